@@ -1,0 +1,1 @@
+"""Reading, splitting, indexing and encoding tagged corpora."""

@@ -1,0 +1,162 @@
+"""Built-in data sets and user files, each returned as train/dev/test `Corpus` splits."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tagger.data.readers import Corpus, read_conll, read_corpus
+
+log = logging.getLogger(__name__)
+
+# The synthetic set's default label distribution: the skew of the original question.
+SYNTHETIC_PRIORS = (0.80, 0.08, 0.05, 0.03, 0.02, 0.015, 0.005)
+
+
+@dataclass
+class Splits:
+    train: Corpus
+    dev: Corpus
+    test: Corpus | None
+
+
+def split_by_order(corpus: Corpus, fractions=(0.8, 0.1, 0.1)) -> Splits:
+    """Cut `corpus` into consecutive train/dev/test parts (no shuffling: the split is fixed)."""
+    n = len(corpus)
+    n_train = int(round(fractions[0] * n))
+    n_dev = int(round(fractions[1] * n))
+    return Splits(
+        corpus.subset(range(n_train)),
+        corpus.subset(range(n_train, n_train + n_dev)),
+        corpus.subset(range(n_train + n_dev, n)),
+    )
+
+
+def hironsan_path() -> Path:
+    """Where the installed `hironsancorpus` package keeps `iob_sents.txt`."""
+    try:
+        files = importlib.metadata.files("hironsancorpus") or []
+    except importlib.metadata.PackageNotFoundError:
+        raise FileNotFoundError(
+            "data=hironsan needs the package hironsancorpus: `pip install hironsancorpus`"
+        ) from None
+    for file in files:
+        if file.name == "iob_sents.txt":
+            return Path(file.locate())
+    raise FileNotFoundError("the installed hironsancorpus package has no iob_sents.txt")
+
+
+def load_hironsan() -> Splits:
+    """The Japanese IOB2 NER corpus of `hironsancorpus` (MIT): 500 sentences, split 80/10/10 by order."""
+    return split_by_order(read_conll(hironsan_path(), token_column=0, tag_column=-1))
+
+
+def load_files(
+    train: str, dev: str | None = None, test: str | None = None, *, format: str = "auto",
+    dev_fraction: float = 0.1, split_seed: int = 0, **reader_options,
+) -> Splits:
+    """User files in any supported `format`. Without `dev`, a seeded `dev_fraction` of train is held out.
+
+    `reader_options` go to the readers (see `read_corpus`).
+    """
+    train_corpus = read_corpus(train, file_format=format, **reader_options)
+    if dev:
+        dev_corpus = read_corpus(dev, file_format=format, **reader_options)
+    else:
+        if not 0 < dev_fraction < 1:
+            raise ValueError(f"dev_fraction must be between 0 and 1, got {dev_fraction}")
+        order = np.random.default_rng(split_seed).permutation(len(train_corpus))
+        n_dev = max(1, int(round(dev_fraction * len(train_corpus))))
+        log.info("no dev file: holding out %d of %d training sentences (split_seed %d)",
+                 n_dev, len(train_corpus), split_seed)
+        dev_corpus = train_corpus.subset(sorted(order[:n_dev]))
+        train_corpus = train_corpus.subset(sorted(order[n_dev:]))
+    test_corpus = read_corpus(test, file_format=format, **reader_options) if test else None
+    return Splits(train_corpus, dev_corpus, test_corpus)
+
+
+def _random_words(rng, count: int, *, min_len: int, max_len: int, suffix: str = "") -> list[str]:
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    words = set()
+    while len(words) < count:
+        length = rng.integers(min_len, max_len - len(suffix) + 1)
+        words.add("".join(rng.choice(letters, length)) + suffix)
+    return sorted(words)
+
+
+def generate_synthetic(
+    num_sentences: int = 3000,
+    *,
+    max_sentence_length: int = 150,
+    max_word_length: int = 15,
+    class_priors=SYNTHETIC_PRIORS,
+    seed: int = 0,
+) -> Corpus:
+    """Sentences whose labels depend on the word and on its left neighbour.
+
+    Label `O` has a large lexicon. Every other label `T<c>` has a lexicon of its own (words end
+    in a label-specific suffix, so characters help) and shares a pool of ambiguous words: an
+    ambiguous word is `T<c>` when the word before it is the cue word of `T<c>`, and `O` otherwise.
+    Lengths are uniform in [10, max_sentence_length]; the last sentence has the maximum length.
+    """
+    priors = np.asarray(class_priors, dtype=float)
+    if priors.ndim != 1 or len(priors) < 2 or (priors < 0).any() or not np.isclose(priors.sum(), 1):
+        raise ValueError(f"class_priors must be >= 2 non-negative numbers summing to 1, got {list(class_priors)}")
+    if max_word_length < 5:
+        raise ValueError(f"max_word_length must be at least 5, got {max_word_length}")
+    # The lexicons are fixed (seed 0) so that the train, dev and test splits share them.
+    lexicon_rng = np.random.default_rng(0)
+    labels = ["O"] + [f"T{c}" for c in range(1, len(priors))]
+    outside = _random_words(lexicon_rng, 400, min_len=2, max_len=max_word_length)
+    own = [_random_words(lexicon_rng, 40, min_len=4, max_len=max_word_length, suffix=f"{chr(96 + c)}q")
+           for c in range(1, len(priors))]
+    ambiguous = _random_words(lexicon_rng, 20, min_len=3, max_len=8, suffix="zz")
+    cues = [f"cue{c}" for c in range(1, len(priors))]
+    outside_p = 1.0 / np.arange(1, len(outside) + 1)  # Zipf-like frequencies
+    outside_p /= outside_p.sum()
+
+    rng = np.random.default_rng(seed)
+    tokens, tags = [], []
+    for i in range(num_sentences):
+        length = max_sentence_length if i == num_sentences - 1 else int(rng.integers(10, max_sentence_length + 1))
+        classes = rng.choice(len(priors), size=length, p=priors)
+        outside_draw = rng.choice(len(outside), size=length, p=outside_p)
+        ambiguous_draw = rng.integers(len(ambiguous), size=length)
+        own_draw = rng.integers(len(own[0]), size=length)
+        coin = rng.random(length)
+        words, sentence_tags = [], []
+        for position, c in enumerate(classes):
+            if c == 0:
+                words.append(ambiguous[ambiguous_draw[position]] if coin[position] < 0.1 else outside[outside_draw[position]])
+                sentence_tags.append("O")
+            elif position and sentence_tags[-1] == "O" and coin[position] < 0.4:
+                words[-1] = cues[c - 1]  # an O word becomes the cue that makes the next word T<c>
+                words.append(ambiguous[ambiguous_draw[position]]), sentence_tags.append(labels[c])
+            else:
+                words.append(own[c - 1][own_draw[position]]), sentence_tags.append(labels[c])
+        tokens.append(words), tags.append(sentence_tags)
+    return Corpus(tokens, tags)
+
+
+def load_synthetic(num_sentences: int = 3000, *, seed: int = 0, **options) -> Splits:
+    """Synthetic train (`num_sentences`) with dev and test of a tenth of that size each."""
+    held_out = max(1, num_sentences // 10)
+    return Splits(
+        generate_synthetic(num_sentences, seed=seed, **options),
+        generate_synthetic(held_out, seed=seed + 1_000_001, **options),
+        generate_synthetic(held_out, seed=seed + 2_000_003, **options),
+    )
+
+
+LOADERS = {"hironsan": load_hironsan, "conll": load_files, "synthetic": load_synthetic}
+
+
+def load_splits(name: str, **options) -> Splits:
+    """The data set `name` ("hironsan", "conll" for user files, "synthetic"), built with `options`."""
+    if name not in LOADERS:
+        raise ValueError(f"unknown data set {name!r}; expected one of {sorted(LOADERS)}")
+    return LOADERS[name](**options)

@@ -1,0 +1,236 @@
+"""Readers for tagged corpora: CoNLL columns, CoNLL-U and CSV/TSV, all returning a `Corpus`.
+
+A sentence may carry its own weight (default 1.0): in CoNLL and CoNLL-U files a comment line
+`# weight = 2.5` before the sentence, in CSV files an optional weight column.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+_WEIGHT_COMMENT = re.compile(r"^#\s*weight\s*[=:]\s*(\S+)\s*$")
+
+
+@dataclass
+class Corpus:
+    """Sentences of tokens with one tag per token and one weight per sentence."""
+
+    tokens: list[list[str]]
+    tags: list[list[str]]
+    weights: list[float] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.weights:
+            self.weights = [1.0] * len(self.tokens)
+        if not len(self.tokens) == len(self.tags) == len(self.weights):
+            raise ValueError(
+                f"Corpus needs as many tag lists and weights as sentences, got {len(self.tokens)} "
+                f"sentences, {len(self.tags)} tag lists and {len(self.weights)} weights"
+            )
+        for i, (words, labels) in enumerate(zip(self.tokens, self.tags)):
+            if len(words) != len(labels):
+                raise ValueError(f"sentence {i} has {len(words)} tokens but {len(labels)} tags")
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def num_tokens(self) -> int:
+        return sum(len(s) for s in self.tokens)
+
+    def subset(self, indices) -> Corpus:
+        """The sentences at `indices`, in that order."""
+        return Corpus(
+            [self.tokens[i] for i in indices],
+            [self.tags[i] for i in indices],
+            [self.weights[i] for i in indices],
+        )
+
+
+def read_corpus(path: str | Path, *, file_format: str = "auto", **options) -> Corpus:
+    """Read `path` with the reader for `file_format` (`auto` picks it from the file suffix).
+
+    `options` may hold every reader's options; each reader takes the ones it knows.
+    """
+    path = Path(path)
+    if file_format == "auto":
+        suffix = path.suffix.lower()
+        file_format = {".conllu": "conllu", ".csv": "csv", ".tsv": "csv"}.get(suffix, "conll")
+    readers = {"conll": read_conll, "conllu": read_conllu, "csv": read_csv}
+    if file_format not in readers:
+        raise ValueError(f"unknown file format {file_format!r}; expected one of {sorted(readers)}")
+    reader = readers[file_format]
+    accepted = inspect.signature(reader).parameters
+    return reader(path, **{key: value for key, value in options.items() if key in accepted})
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path}:{line}: not UTF-8 (byte offset {err.start}: {err.reason}); "
+            "convert the file to UTF-8, e.g. with `iconv -t utf-8`"
+        ) from None
+    return text.splitlines()
+
+
+def _sentence_weight(path: Path, number: int, value: str) -> float:
+    try:
+        weight = float(value)
+    except ValueError:
+        weight = float("nan")
+    if not np.isfinite(weight) or weight < 0:
+        raise ValueError(f"{path}:{number}: sentence weight must be a finite number >= 0, got {value!r}")
+    return weight
+
+
+def _finish(path: Path, corpus: Corpus, skipped: dict[str, int]) -> Corpus:
+    if skipped:
+        counts = ", ".join(f"{n} {what}" for what, n in skipped.items())
+        log.warning("%s: skipped %s", path, counts)
+    if not len(corpus):
+        raise ValueError(f"{path}: no sentences found (expected token/tag lines, blank line between sentences)")
+    return corpus
+
+
+def read_conll(path: str | Path, *, token_column: int = 0, tag_column: int = -1) -> Corpus:
+    """Read a CoNLL column file: whitespace-separated columns, a blank line between sentences.
+
+    `-DOCSTART-` lines and `#` comments are skipped; `# weight = W` sets the next sentence's weight.
+    Lines may have different numbers of columns as long as both chosen columns exist.
+    """
+    path = Path(path)
+    needed = max(token_column, tag_column) + 1 if tag_column >= 0 else max(token_column + 1, -tag_column, 2)
+    tokens, tags, weights = [], [], []
+    words, labels, weight = [], [], 1.0
+    skipped = {"-DOCSTART- lines": 0}
+
+    def close_sentence():
+        nonlocal words, labels, weight
+        if words:
+            tokens.append(words), tags.append(labels), weights.append(weight)
+        words, labels, weight = [], [], 1.0
+
+    for number, line in enumerate(_read_lines(path), start=1):
+        if not line.strip():
+            close_sentence()
+            continue
+        if line.startswith("#"):
+            match = _WEIGHT_COMMENT.match(line)
+            if match:
+                weight = _sentence_weight(path, number, match.group(1))
+            continue
+        columns = line.split()
+        if columns[0] == "-DOCSTART-":
+            skipped["-DOCSTART- lines"] += 1
+            continue
+        if len(columns) < needed:
+            raise ValueError(
+                f"{path}:{number}: expected at least {needed} whitespace-separated columns "
+                f"(token column {token_column}, tag column {tag_column}), found {len(columns)}: {line!r}"
+            )
+        words.append(columns[token_column])
+        labels.append(columns[tag_column])
+    close_sentence()
+    return _finish(path, Corpus(tokens, tags, weights), {k: v for k, v in skipped.items() if v})
+
+
+def read_conllu(path: str | Path, *, tag_field: str = "upos") -> Corpus:
+    """Read a CoNLL-U file, tagging each word with its UPOS (`tag_field="upos"`) or XPOS.
+
+    Multi-word token ranges (`1-2`) and empty nodes (`1.1`) are skipped and counted.
+    """
+    path = Path(path)
+    fields = {"upos": 3, "xpos": 4}
+    if tag_field not in fields:
+        raise ValueError(f"tag_field must be 'upos' or 'xpos', got {tag_field!r}")
+    column = fields[tag_field]
+    tokens, tags, weights = [], [], []
+    words, labels, weight = [], [], 1.0
+    skipped = {"multi-word token ranges": 0, "empty nodes": 0}
+    for number, line in enumerate(_read_lines(path) + [""], start=1):
+        if not line.strip():
+            if words:
+                tokens.append(words), tags.append(labels), weights.append(weight)
+            words, labels, weight = [], [], 1.0
+            continue
+        if line.startswith("#"):
+            match = _WEIGHT_COMMENT.match(line)
+            if match:
+                weight = _sentence_weight(path, number, match.group(1))
+            continue
+        columns = line.rstrip("\n").split("\t")
+        if len(columns) != 10:
+            raise ValueError(f"{path}:{number}: expected 10 tab-separated CoNLL-U fields, found {len(columns)}: {line!r}")
+        if "-" in columns[0]:
+            skipped["multi-word token ranges"] += 1
+            continue
+        if "." in columns[0]:
+            skipped["empty nodes"] += 1
+            continue
+        words.append(columns[1])
+        labels.append(columns[column])
+    return _finish(path, Corpus(tokens, tags, weights), {k: v for k, v in skipped.items() if v})
+
+
+def read_csv(
+    path: str | Path,
+    *,
+    sentence_header: str = "Sentence #",
+    token_header: str = "Word",
+    tag_header: str = "Tag",
+    weight_header: str | None = None,
+    separator: str | None = None,
+) -> Corpus:
+    """Read a "sentence id, word, tag" table; the sentence id may appear on a sentence's first row only.
+
+    The separator defaults to a tab for `.tsv` files and a comma otherwise.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    separator = separator or ("\t" if path.suffix.lower() == ".tsv" else ",")
+    try:
+        table = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 (byte offset {err.start}: {err.reason})") from None
+    except pd.errors.ParserError as err:
+        raise ValueError(f"{path}: cannot parse as a table: {err}") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: empty file; expected a header row with columns "
+                         f"{sentence_header!r}, {token_header!r}, {tag_header!r}") from None
+    wanted = [sentence_header, token_header, tag_header] + ([weight_header] if weight_header else [])
+    missing = [c for c in wanted if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; the file has columns {list(table.columns)}")
+    if table.empty:
+        raise ValueError(f"{path}: no rows after the header")
+    first_row = 2  # line number of the first data row: the header is line 1
+    if table[sentence_header].iloc[0] == "":
+        raise ValueError(f"{path}:{first_row}: the first row needs a sentence id in column {sentence_header!r}")
+    sentence_ids = table[sentence_header].replace("", np.nan).ffill()
+    empty_tags = table.index[table[tag_header] == ""]
+    if len(empty_tags):
+        raise ValueError(f"{path}:{empty_tags[0] + first_row}: empty tag in column {tag_header!r}")
+    tokens, tags, weights = [], [], []
+    for _, rows in table.groupby(sentence_ids, sort=False):
+        tokens.append(rows[token_header].tolist())
+        tags.append(rows[tag_header].tolist())
+        if weight_header:
+            line = rows.index[0] + first_row
+            weights.append(_sentence_weight(path, line, rows[weight_header].iloc[0]))
+    return _finish(path, Corpus(tokens, tags, weights), {})

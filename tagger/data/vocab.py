@@ -1,0 +1,93 @@
+"""Vocabularies of words, characters and labels, built from the training split only."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+PAD, UNK = 0, 1
+_SPECIALS = ["<pad>", "<unk>"]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """An index <-> item table. Word and character tables reserve PAD=0 and UNK=1; label tables don't."""
+
+    items: tuple[str, ...]
+    has_specials: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "_index", {item: i for i, item in enumerate(self.items)})
+
+    @classmethod
+    def build(cls, sequences, *, min_freq: int = 1, has_specials: bool = True) -> Vocabulary:
+        """Count items over `sequences`; keep those seen `min_freq` times, most frequent first.
+
+        >>> Vocabulary.build([["a", "b", "a"]]).items
+        ('<pad>', '<unk>', 'a', 'b')
+        """
+        counts = Counter(item for sequence in sequences for item in sequence)
+        kept = sorted((item for item, n in counts.items() if n >= min_freq), key=lambda s: (-counts[s], s))
+        return cls(tuple(_SPECIALS + kept if has_specials else kept), has_specials)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self._index
+
+    def index(self, item: str) -> int:
+        """The id of `item`; UNK for an unknown item in a table with specials, KeyError otherwise."""
+        if self.has_specials:
+            return self._index.get(item, UNK)
+        return self._index[item]
+
+
+@dataclass(frozen=True)
+class Vocabularies:
+    """Everything needed to turn tokens into model inputs and model outputs into tags."""
+
+    words: Vocabulary
+    chars: Vocabulary
+    labels: Vocabulary
+    lowercase: bool = False
+
+    @classmethod
+    def build(cls, tokens, tags, *, min_freq: int = 1, lowercase: bool = False) -> Vocabularies:
+        """Tables for a training split. Characters come from the original (cased) tokens; labels
+        are never lowercased."""
+        words = Vocabulary.build(
+            ([w.lower() for w in s] if lowercase else s for s in tokens), min_freq=min_freq
+        )
+        chars = Vocabulary.build(word for s in tokens for word in s)
+        labels = Vocabulary.build(tags, has_specials=False)
+        return cls(words, chars, labels, lowercase)
+
+    def word_id(self, word: str) -> int:
+        return self.words.index(word.lower() if self.lowercase else word)
+
+    def to_json(self) -> dict:
+        return {
+            "lowercase": self.lowercase,
+            "words": list(self.words.items),
+            "chars": list(self.chars.items),
+            "labels": list(self.labels.items),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Vocabularies:
+        return cls(
+            Vocabulary(tuple(data["words"])),
+            Vocabulary(tuple(data["chars"])),
+            Vocabulary(tuple(data["labels"]), has_specials=False),
+            bool(data["lowercase"]),
+        )
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Vocabularies:
+        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))

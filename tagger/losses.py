@@ -1,0 +1,38 @@
+"""Token-level losses whose scale does not depend on how much padding a batch has."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="tagger")
+class TokenLoss(keras.losses.Loss):
+    """Cross-entropy (`gamma=0`) or focal loss (`gamma>0`, Lin et al. 2017) per token, averaged over real tokens.
+
+    The batch loss is sum(w * loss) / (number of real tokens), where w is the temporal sample
+    weight and a real token is one whose label is not negative (padding has label -1). Keras'
+    default reduction would divide by every position, padding included, so the same sentences
+    would get a smaller loss in a batch padded further. Predictions are probabilities (softmax).
+    """
+
+    def __init__(self, gamma: float = 0.0, name: str = "token_loss", **kwargs):
+        kwargs.pop("reduction", None)
+        super().__init__(name=name, reduction="sum", **kwargs)
+        if gamma < 0:
+            raise ValueError(f"focal gamma must be >= 0, got {gamma}")
+        self.gamma = float(gamma)
+
+    def call(self, y_true, y_pred):
+        labels = ops.cast(y_true, "int32")
+        real = ops.cast(labels >= 0, y_pred.dtype)
+        safe_labels = ops.maximum(labels, 0)
+        if self.gamma == 0:
+            losses = keras.losses.sparse_categorical_crossentropy(safe_labels, y_pred)
+        else:
+            one_hot = ops.one_hot(safe_labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+            losses = keras.losses.categorical_focal_crossentropy(one_hot, y_pred, alpha=1.0, gamma=self.gamma)
+        return losses * real / ops.maximum(ops.sum(real), 1.0)
+
+    def get_config(self):
+        return {"name": self.name, "gamma": self.gamma}

@@ -1,0 +1,117 @@
+"""Token-level and entity-level precision, recall and F1 per label.
+
+Averages (macro, micro, weighted) run over the labels of interest: every label except `O`
+(all labels when there is no `O`) that occurs in the gold tags or the predictions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from seqeval.metrics import classification_report as entity_report
+from seqeval.scheme import IOB2, IOBES
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+OUTSIDE = "O"
+_SPAN_LABEL = re.compile(r"^[BIESLU]-.+$")
+
+
+def is_span_labelling(labels: Sequence[str]) -> bool:
+    """True when the labels are IOB/IOB2/IOBES span tags, so entity-level scores apply.
+
+    >>> is_span_labelling(["O", "B-PER", "I-PER"]), is_span_labelling(["NOUN", "VERB"])
+    (True, False)
+    """
+    spans = [label for label in labels if label != OUTSIDE]
+    return bool(spans) and all(_SPAN_LABEL.match(label) for label in spans)
+
+
+def _flat(sentences: Sequence[Sequence[str]]) -> list[str]:
+    return [tag for sentence in sentences for tag in sentence]
+
+
+def token_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
+                 labels: Sequence[str] = ()) -> dict:
+    """Per-label precision/recall/F1/support and their averages over the labels of interest.
+
+    `labels` fixes the order of the per-label table (labels from the data are appended).
+    """
+    y_true, y_pred = _flat(gold), _flat(predicted)
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"{len(y_true)} gold tags but {len(y_pred)} predicted tags")
+    ordered = list(dict.fromkeys([*labels, *sorted(set(y_true) | set(y_pred))]))
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=ordered, average=None, zero_division=0)
+    per_label = {label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                 for i, label in enumerate(ordered)}
+    present = set(y_true) | set(y_pred)
+    interest = [label for label in ordered if label in present and label != OUTSIDE]
+    scores = {"accuracy": float(accuracy_score(y_true, y_pred)) if y_true else 0.0}
+    for average in ("macro", "micro", "weighted"):
+        if interest:
+            values = precision_recall_fscore_support(y_true, y_pred, labels=interest, average=average, zero_division=0)
+            scores[f"{average}_precision"], scores[f"{average}_recall"], scores[f"{average}_f1"] = map(float, values[:3])
+        else:
+            scores[f"{average}_precision"] = scores[f"{average}_recall"] = scores[f"{average}_f1"] = 0.0
+    scores["per_label"] = per_label
+    return scores
+
+
+def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], *, strict: bool = False) -> dict:
+    """Span-level scores with seqeval: conlleval's rules by default, or `strict` IOB2/IOBES spans."""
+    options = {}
+    if strict:
+        tags = set(_flat(gold)) | set(_flat(predicted))
+        options = {"mode": "strict", "scheme": IOBES if any(t[:2] in ("E-", "S-") for t in tags) else IOB2}
+    report = entity_report([list(s) for s in gold], [list(s) for s in predicted], output_dict=True,
+                           zero_division=0, **options)
+    micro = report.pop("micro avg")
+    for average in ("macro avg", "weighted avg"):
+        report.pop(average, None)
+    return {
+        "entity_precision": float(micro["precision"]),
+        "entity_recall": float(micro["recall"]),
+        "entity_f1": float(micro["f1-score"]),
+        "per_type": {kind: {"precision": float(v["precision"]), "recall": float(v["recall"]),
+                            "f1": float(v["f1-score"]), "support": int(v["support"])}
+                     for kind, v in sorted(report.items())},
+    }
+
+
+def score_tags(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], labels: Sequence[str] = (),
+               *, strict: bool = False) -> dict:
+    """Token scores, plus entity scores (under "entity") when the labels are span tags."""
+    scores = token_scores(gold, predicted, labels)
+    if is_span_labelling(list(scores["per_label"])):
+        scores["entity"] = entity_scores(gold, predicted, strict=strict)
+        scores["entity_f1"] = scores["entity"]["entity_f1"]
+    return scores
+
+
+def headline(scores: dict) -> dict[str, float]:
+    """The single-number figures of `score_tags` output."""
+    keys = ("macro_f1", "micro_f1", "weighted_f1", "accuracy", "entity_f1")
+    return {key: scores[key] for key in keys if key in scores}
+
+
+def per_label_table(scores: dict) -> pd.DataFrame:
+    """One row per label: precision, recall, f1, support."""
+    return pd.DataFrame.from_dict(scores["per_label"], orient="index")[["precision", "recall", "f1", "support"]]
+
+
+def format_scores(scores: dict) -> str:
+    """A compact text table of per-label scores followed by the averages."""
+    table = per_label_table(scores)
+    lines = [f"{'label':<16}{'prec':>7}{'rec':>7}{'f1':>7}{'support':>9}"]
+    lines += [f"{label:<16}{row.precision:7.3f}{row.recall:7.3f}{row.f1:7.3f}{int(row.support):9d}"
+              for label, row in table.iterrows()]
+    lines.append("  ".join(f"{key}={value:.4f}" for key, value in headline(scores).items()))
+    return "\n".join(lines)
+
+
+def labels_of(probabilities: Sequence[np.ndarray], label_names: Sequence[str]) -> list[list[str]]:
+    """The most probable label name at every token."""
+    names = np.asarray(label_names)
+    return [names[p.argmax(axis=-1)].tolist() for p in probabilities]

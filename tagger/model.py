@@ -1,0 +1,126 @@
+"""The word + character BiLSTM tagger, and prediction over an encoded corpus."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from tagger.data.encode import Encoded, make_dataset
+
+CHAR_ENCODERS = ("lstm", "cnn", "none")
+
+
+@keras.saving.register_keras_serializable(package="tagger")
+class CharEncoder(layers.Layer):
+    """One vector per word from its characters: a BiLSTM (Lample et al. 2016) or a CNN with
+    max-pooling (Ma and Hovy 2016).
+
+    Input (batch, words, chars) ids, output (batch, words, dim). The encoder runs once over a
+    (batch x words, chars) reshape, not through `TimeDistributed` (which Keras 3 unrolls into one
+    copy per word position). Every word, padding words included, gets at least one unmasked
+    character position, because cuDNN's LSTM kernel rejects a fully masked sequence.
+    """
+
+    def __init__(self, num_chars: int, *, kind: str = "lstm", embedding_dim: int = 25, hidden_dim: int = 25,
+                 filters: int = 50, kernel_size: int = 3, **kwargs):
+        super().__init__(**kwargs)
+        if kind not in ("lstm", "cnn"):
+            raise ValueError(f"char encoder kind must be 'lstm' or 'cnn', got {kind!r}")
+        self.num_chars, self.kind, self.embedding_dim = num_chars, kind, embedding_dim
+        self.hidden_dim, self.filters, self.kernel_size = hidden_dim, filters, kernel_size
+        self.embedding = layers.Embedding(num_chars, embedding_dim, name="char_embedding")
+        if kind == "lstm":
+            self.encoder = layers.Bidirectional(layers.LSTM(hidden_dim), name="char_bilstm")
+            self.output_dim = 2 * hidden_dim
+        else:
+            self.encoder = layers.Conv1D(filters, kernel_size, padding="same", activation="tanh", name="char_cnn")
+            self.output_dim = filters
+
+    def build(self, input_shape):
+        self.embedding.build((None, input_shape[2]))
+        self.encoder.build((None, input_shape[2], self.embedding_dim))
+
+    def call(self, chars):
+        shape = ops.shape(chars)
+        flat = ops.reshape(chars, (-1, shape[2]))
+        mask = ops.logical_or(flat > 0, ops.arange(shape[2])[None, :] == 0)
+        embedded = self.embedding(flat)
+        if self.kind == "lstm":
+            encoded = self.encoder(embedded, mask=mask)
+        else:
+            features = self.encoder(embedded)
+            encoded = ops.max(ops.where(mask[:, :, None], features, -1e9), axis=1)
+        return ops.reshape(encoded, (shape[0], shape[1], self.output_dim))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:2], self.output_dim)
+
+    def get_config(self):
+        return {**super().get_config(), "num_chars": self.num_chars, "kind": self.kind,
+                "embedding_dim": self.embedding_dim, "hidden_dim": self.hidden_dim,
+                "filters": self.filters, "kernel_size": self.kernel_size}
+
+
+def build_tagger(
+    num_words: int,
+    num_chars: int,
+    num_labels: int,
+    *,
+    word_embedding_dim: int = 100,
+    char_encoder: str = "lstm",
+    char_embedding_dim: int = 25,
+    char_hidden_dim: int = 25,
+    char_filters: int = 50,
+    char_kernel_size: int = 3,
+    hidden_dim: int = 100,
+    num_layers: int = 1,
+    dropout_rate: float = 0.5,
+    output_bias: np.ndarray | None = None,
+) -> keras.Model:
+    """Word embedding (+ character encoder) -> dropout -> `num_layers` BiLSTMs -> dropout -> softmax.
+
+    `output_bias` sets the initial bias of the softmax layer; ln of the label priors makes the
+    untrained model predict the training label distribution instead of a uniform one.
+    """
+    if char_encoder not in CHAR_ENCODERS:
+        raise ValueError(f"char_encoder must be one of {CHAR_ENCODERS}, got {char_encoder!r}")
+    if num_layers < 1:
+        raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+    words = keras.Input((None,), dtype="int32", name="words")
+    chars = keras.Input((None, None), dtype="int32", name="chars")
+    x = layers.Embedding(num_words, word_embedding_dim, mask_zero=True, name="word_embedding")(words)
+    if char_encoder != "none":
+        char_vectors = CharEncoder(num_chars, kind=char_encoder, embedding_dim=char_embedding_dim,
+                                   hidden_dim=char_hidden_dim, filters=char_filters,
+                                   kernel_size=char_kernel_size, name="char_encoder")(chars)
+        x = layers.Concatenate(name="word_and_chars")([x, char_vectors])
+    x = layers.Dropout(dropout_rate, name="input_dropout")(x)
+    for i in range(num_layers):
+        x = layers.Bidirectional(layers.LSTM(hidden_dim, return_sequences=True), name=f"bilstm_{i + 1}")(x)
+    x = layers.Dropout(dropout_rate, name="output_dropout")(x)
+    output = layers.Dense(num_labels, activation="softmax", dtype="float32", name="tags")
+    probabilities = output(x)
+    if output_bias is not None:
+        if np.shape(output_bias) != (num_labels,):
+            raise ValueError(f"output_bias must have shape ({num_labels},), got {np.shape(output_bias)}")
+        output.bias.assign(np.asarray(output_bias, dtype="float32"))
+    inputs = {"words": words, "chars": chars}
+    return keras.Model(inputs, probabilities, name="tagger")
+
+
+def predict_probabilities(model: keras.Model, data: Encoded, *, batch_size: int = 64) -> list[np.ndarray]:
+    """Per sentence, a (tokens, labels) array of tag probabilities, in corpus order.
+
+    Sentences are batched in order of length, so each batch carries little padding.
+    """
+    order = np.argsort(data.lengths, kind="stable")
+    results: list[np.ndarray] = [None] * len(order)
+    position = 0
+    for batch in make_dataset(data, batch_size=batch_size, order=order):
+        probabilities = np.asarray(model.predict_on_batch(batch))
+        for row in probabilities:
+            sentence = order[position]
+            results[sentence] = row[: data.lengths[sentence]]
+            position += 1
+    return results

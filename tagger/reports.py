@@ -1,0 +1,48 @@
+"""Run outputs: metrics.json (machine-readable) and report.md (the same as readable tables)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from tagger.metrics import headline, per_label_table
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it into place."""
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def label_table(labels, counts, weights) -> pd.DataFrame:
+    """Training label distribution and the class weight of each label."""
+    total = max(int(sum(counts)), 1)
+    return pd.DataFrame(
+        {"train_tokens": [int(c) for c in counts], "frequency": [c / total for c in counts],
+         "class_weight": [float(w) for w in weights]},
+        index=pd.Index(labels, name="label"),
+    )
+
+
+def write_metrics(path: Path, metrics: dict) -> None:
+    write_atomically(path, json.dumps(metrics, indent=1, ensure_ascii=False))
+
+
+def write_report(path: Path, metrics: dict, labels: pd.DataFrame) -> None:
+    """report.md: headline figures per split, per-label scores, label distribution and weights."""
+    splits = [split for split in ("dev", "test") if metrics.get(split)]
+    lines = ["# Training report", ""]
+    run = metrics["run"]
+    lines += [f"- {key}: {value}" for key, value in run.items()] + [""]
+    lines += ["## Summary", "", pd.DataFrame({s: headline(metrics[s]) for s in splits}).to_markdown(floatfmt=".4f"), ""]
+    for split in splits:
+        lines += [f"## Per-label scores: {split}", "", per_label_table(metrics[split]).to_markdown(floatfmt=".4f"), ""]
+        if "entity" in metrics[split]:
+            entity = pd.DataFrame.from_dict(metrics[split]["entity"]["per_type"], orient="index")
+            lines += [f"### Entity level: {split}", "", entity.to_markdown(floatfmt=".4f"), ""]
+    lines += ["## Training labels and class weights", "", labels.to_markdown(floatfmt=".4g"), ""]
+    write_atomically(path, "\n".join(lines))

@@ -1,0 +1,157 @@
+"""Typed schemas of every config group, registered in Hydra's ConfigStore.
+
+A misspelt key or a value of the wrong type or choice fails when Hydra composes the config,
+with Hydra's own message, before anything is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+class Scheme(Enum):
+    none = "none"
+    balanced = "balanced"
+    inverse = "inverse"
+    inverse_sqrt = "inverse_sqrt"
+    log = "log"
+    median_frequency = "median_frequency"
+    effective_number = "effective_number"
+    custom = "custom"
+
+
+class CharEncoderKind(Enum):
+    lstm = "lstm"
+    cnn = "cnn"
+    none = "none"
+
+
+class OutputBias(Enum):
+    zeros = "zeros"
+    prior = "prior"
+
+
+class LossName(Enum):
+    crossentropy = "crossentropy"
+    focal = "focal"
+
+
+class Monitor(Enum):
+    val_macro_f1 = "val_macro_f1"
+    val_micro_f1 = "val_micro_f1"
+    val_entity_f1 = "val_entity_f1"
+    val_loss = "val_loss"
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    lowercase: bool = False  # lowercase words for the word vocabulary (characters keep their case)
+    min_freq: int = 1  # words seen fewer times in train map to UNK
+    max_len: Optional[int] = None  # cut training sentences longer than this (with a warning); null: keep all
+    max_chars: Optional[int] = 30  # cut words longer than this for the character encoder (with a warning)
+
+
+@dataclass
+class HironsanData(DataConfig):
+    name: str = "hironsan"
+
+
+@dataclass
+class FilesData(DataConfig):
+    name: str = "conll"
+    train: str = MISSING
+    dev: Optional[str] = None  # null: hold out dev_fraction of train, chosen with split_seed
+    test: Optional[str] = None
+    format: str = "auto"  # auto (from the suffix: .conllu, .csv, .tsv, else CoNLL), conll, conllu, csv
+    token_column: int = 0  # CoNLL columns, 0-based; negative counts from the end
+    tag_column: int = -1
+    tag_field: str = "upos"  # CoNLL-U: upos or xpos
+    sentence_header: str = "Sentence #"  # CSV/TSV column names
+    token_header: str = "Word"
+    tag_header: str = "Tag"
+    weight_header: Optional[str] = None
+    separator: Optional[str] = None  # CSV/TSV: default tab for .tsv, comma otherwise
+    dev_fraction: float = 0.1
+    split_seed: int = 0
+
+
+@dataclass
+class SyntheticData(DataConfig):
+    name: str = "synthetic"
+    num_sentences: int = 3000
+    max_sentence_length: int = 150
+    max_word_length: int = 15
+    class_priors: List[float] = field(default_factory=lambda: [0.80, 0.08, 0.05, 0.03, 0.02, 0.015, 0.005])
+    seed: int = 0
+
+
+@dataclass
+class ModelConfig:
+    word_embedding_dim: int = 100
+    char_encoder: CharEncoderKind = CharEncoderKind.lstm
+    char_embedding_dim: int = 25
+    char_hidden_dim: int = 25  # per direction, lstm encoder
+    char_filters: int = 50  # cnn encoder
+    char_kernel_size: int = 3
+    hidden_dim: int = 100  # per direction
+    layers: int = 1
+    dropout_rate: float = 0.5
+    output_bias: OutputBias = OutputBias.prior  # prior: b_c = ln f_c
+
+
+@dataclass
+class WeightingConfig:
+    scheme: Scheme = Scheme.none
+    beta: float = 0.999  # effective_number
+    mu: float = 0.15  # log
+    custom: Dict[str, float] = field(default_factory=dict)  # scheme custom: label -> weight
+    ignore: List[str] = field(default_factory=list)  # labels with weight 0
+    normalize: bool = True  # mean weight over training tokens = 1
+    max_weight: Optional[float] = None  # clip, after normalising
+
+
+@dataclass
+class LossConfig:
+    name: LossName = LossName.crossentropy
+    gamma: float = 2.0  # focal only
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 0.001
+    clipnorm: Optional[float] = 5.0
+    patience: Optional[int] = 5  # epochs without improvement of `monitor` before stopping; null: never stop early
+    monitor: Monitor = Monitor.val_macro_f1
+    bucketing: bool = True  # batch sentences of similar length together
+    eval_batch_size: int = 128
+    verbose: int = 2  # Keras fit: 0 silent, 1 progress bar, 2 one line per epoch
+    deterministic: bool = True  # TensorFlow op determinism: same seed, same numbers (on CPU)
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    data: DataConfig = MISSING
+    model: ModelConfig = MISSING
+    weighting: WeightingConfig = MISSING
+    loss: LossConfig = MISSING
+    trainer: TrainerConfig = MISSING
+
+
+def register_configs() -> None:
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainConfig)
+    for name, node in (("hironsan", HironsanData), ("files", FilesData), ("synthetic", SyntheticData)):
+        store.store(group="data", name=f"{name}_schema", node=node)
+    store.store(group="model", name="schema", node=ModelConfig)
+    store.store(group="weighting", name="schema", node=WeightingConfig)
+    store.store(group="loss", name="schema", node=LossConfig)
+    store.store(group="trainer", name="schema", node=TrainerConfig)

@@ -1,0 +1,159 @@
+"""Train a tagger: `python -m tagger.train [group=option ...] [key=value ...]` (Hydra).
+
+The run directory receives checkpoint/ (model.keras, vocab.json, config.yaml), history.csv,
+metrics.json and report.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import warnings
+from pathlib import Path
+
+import hydra
+import keras
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from tagger import weighting
+from tagger.callbacks import BestCheckpoint, DevScores, Throughput
+from tagger.data.datasets import load_splits
+from tagger.data.encode import encode, make_dataset
+from tagger.data.vocab import Vocabularies
+from tagger.evaluate import score_corpus
+from tagger.losses import TokenLoss
+from tagger.metrics import format_scores, headline, is_span_labelling
+from tagger.model import build_tagger
+from tagger.reports import label_table, write_metrics, write_report
+from tagger.schema import DataConfig, register_configs
+
+log = logging.getLogger(__name__)
+register_configs()
+
+# Keras warns at the end of the first epoch when a dataset's length is unknown, as bucketed ones are.
+warnings.filterwarnings("ignore", message="Your input ran out of data")
+
+
+def start_clean(seed: int, *, deterministic: bool) -> None:
+    """Fresh Keras state and seeded Python, numpy and TensorFlow, so job order never changes results."""
+    import tensorflow as tf
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def train(cfg: DictConfig, output_dir: Path) -> dict:
+    """Train with the composed config `cfg`, write the run's files into `output_dir`, return metrics."""
+    output_dir = Path(output_dir)
+    start_clean(cfg.seed, deterministic=cfg.trainer.deterministic)
+    monitor = cfg.trainer.monitor.value
+
+    encoding_keys = {f.name for f in dataclasses.fields(DataConfig)} - {"name"}
+    data_options = {k: v for k, v in OmegaConf.to_container(cfg.data).items() if k not in encoding_keys}
+    splits = load_splits(**data_options)
+    vocab = Vocabularies.build(splits.train.tokens, splits.train.tags, min_freq=cfg.data.min_freq,
+                               lowercase=cfg.data.lowercase)
+    labels = list(vocab.labels.items)
+    if len(labels) < 2:
+        raise ValueError(f"training data has a single label {labels}: there is nothing to learn")
+    if monitor == "val_entity_f1" and not is_span_labelling(labels):
+        raise ValueError("trainer.monitor=val_entity_f1 needs IOB/IOB2/IOBES labels; use val_macro_f1")
+    train_data = encode(splits.train, vocab, max_len=cfg.data.max_len, max_chars=cfg.data.max_chars, name="train")
+    dev_data = encode(splits.dev, vocab, max_chars=cfg.data.max_chars, name="dev")
+
+    counts = weighting.label_counts(train_data.labels, train_data.mask, len(labels))
+    w = cfg.weighting
+    class_weights = weighting.class_weights(
+        counts, labels, w.scheme.value, beta=w.beta, mu=w.mu, custom=dict(w.custom), ignore=list(w.ignore),
+        normalize=w.normalize, max_weight=w.max_weight,
+    )
+    weighting.warn_if_weights_grow_with_frequency(counts, class_weights, labels)
+    train_weights = weighting.temporal_sample_weights(train_data.labels, train_data.mask, class_weights,
+                                                      train_data.sentence_weights)
+    dev_weights = weighting.temporal_sample_weights(dev_data.labels, dev_data.mask, class_weights,
+                                                    dev_data.sentence_weights)
+    labels_and_weights = label_table(labels, counts, class_weights)
+
+    m = cfg.model
+    model = build_tagger(
+        len(vocab.words), len(vocab.chars), len(labels), word_embedding_dim=m.word_embedding_dim,
+        char_encoder=m.char_encoder.value, char_embedding_dim=m.char_embedding_dim,
+        char_hidden_dim=m.char_hidden_dim, char_filters=m.char_filters, char_kernel_size=m.char_kernel_size,
+        hidden_dim=m.hidden_dim, num_layers=m.layers, dropout_rate=m.dropout_rate,
+        output_bias=weighting.prior_log_frequencies(counts) if m.output_bias.value == "prior" else None,
+    )
+    gamma = cfg.loss.gamma if cfg.loss.name.value == "focal" else 0.0
+    model.compile(optimizer=keras.optimizers.Adam(cfg.trainer.learning_rate, clipnorm=cfg.trainer.clipnorm),
+                  loss=TokenLoss(gamma))
+    real_tokens = int(train_data.mask.sum())
+    log.info(
+        "data %s: train %d sentences / %d tokens, dev %d / %d, test %s; vocabulary %d words, %d chars, "
+        "%d labels; model %s parameters\nlabels and class weights (%s):\n%s",
+        data_options["name"], len(splits.train), real_tokens, len(splits.dev), splits.dev.num_tokens,
+        f"{len(splits.test)} / {splits.test.num_tokens}" if splits.test else "none",
+        len(vocab.words), len(vocab.chars), len(labels), f"{model.count_params():,}", w.scheme.value,
+        labels_and_weights.to_string(float_format=lambda x: f"{x:.4g}"),
+    )
+
+    checkpoint_dir = output_dir / "checkpoint"
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    vocab.save(checkpoint_dir / "vocab.json")
+    OmegaConf.save(cfg, checkpoint_dir / "config.yaml", resolve=True)
+    mode = "min" if monitor == "val_loss" else "max"
+    checkpoint = BestCheckpoint(checkpoint_dir / "model.keras", monitor=monitor, mode=mode)
+    throughput = Throughput(real_tokens)
+    callbacks = [
+        DevScores(dev_data, splits.dev.tags, labels, batch_size=cfg.trainer.eval_batch_size),
+        throughput,
+        checkpoint,
+        keras.callbacks.CSVLogger(str(output_dir / "history.csv")),
+    ]
+    if cfg.trainer.patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=cfg.trainer.patience))
+    order = np.argsort(dev_data.lengths, kind="stable")
+    started = time.perf_counter()
+    history = model.fit(
+        make_dataset(train_data, train_weights, batch_size=cfg.trainer.batch_size, shuffle=True, seed=cfg.seed,
+                     bucketing=cfg.trainer.bucketing),
+        validation_data=make_dataset(dev_data, dev_weights, batch_size=cfg.trainer.eval_batch_size, order=order),
+        epochs=cfg.trainer.epochs, callbacks=callbacks, verbose=cfg.trainer.verbose, shuffle=False,
+    )
+    train_seconds = time.perf_counter() - started
+
+    best_model = keras.models.load_model(checkpoint_dir / "model.keras", compile=False)
+    scored = {"dev": score_corpus(best_model, splits.dev, vocab, max_chars=cfg.data.max_chars,
+                                  batch_size=cfg.trainer.eval_batch_size, name="dev")}
+    if splits.test is not None:
+        scored["test"] = score_corpus(best_model, splits.test, vocab, max_chars=cfg.data.max_chars,
+                                      batch_size=cfg.trainer.eval_batch_size, name="test")
+    metrics = {
+        "run": {
+            "data": data_options["name"], "weighting": w.scheme.value, "seed": cfg.seed, "monitor": monitor,
+            "best_value": checkpoint.best, "best_epoch": checkpoint.best_epoch,
+            "epochs_run": len(history.history["loss"]), "train_seconds": round(train_seconds, 2),
+            "train_tokens_per_s": round(real_tokens * len(throughput.seconds) / sum(throughput.seconds), 1),
+        },
+        **scored,
+    }
+    write_metrics(output_dir / "metrics.json", metrics)
+    write_report(output_dir / "report.md", metrics, labels_and_weights)
+    final_split = "test" if "test" in scored else "dev"
+    log.info("best epoch %d (%s=%.4f); %s scores of the best checkpoint:\n%s", checkpoint.best_epoch, monitor,
+             checkpoint.best, final_split, format_scores(scored[final_split]))
+    log.info("run files in %s; %s", output_dir, headline(scored[final_split]))
+    return metrics
+
+
+@hydra.main(config_path="../configs", config_name="train", version_base="1.3")
+def main(cfg: DictConfig) -> float:
+    """Train, and return the monitored dev figure of the best epoch (for Hydra sweepers)."""
+    return train(cfg, Path(HydraConfig.get().runtime.output_dir))["run"]["best_value"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Class weights from label counts, and the (samples, seq_len) temporal sample weights built from them.
+
+Pure numpy. Keras' `fit(class_weight=...)` cannot weight tags: for (samples, seq_len) labels it
+gives one weight per *sequence*. The weights here reach the loss as the `sample_weight` element
+of each batch instead, one weight per token: its label's class weight times its sentence's weight,
+and 0 on padding.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+SCHEMES = ("none", "balanced", "inverse", "inverse_sqrt", "log", "median_frequency", "effective_number", "custom")
+
+
+def label_counts(label_ids: np.ndarray, mask: np.ndarray, num_labels: int) -> np.ndarray:
+    """Tokens per label id over the real (`mask`) positions.
+
+    >>> label_counts(np.array([[0, 0, 1], [2, 0, 0]]), np.array([[1, 1, 1], [1, 1, 0]], bool), 3)
+    array([3, 1, 1])
+    """
+    ids = label_ids[mask]
+    return np.bincount(ids[ids >= 0], minlength=num_labels)
+
+
+def scheme_weights(counts: np.ndarray, scheme: str, *, beta: float = 0.999, mu: float = 0.15) -> np.ndarray:
+    """Raw weights of one scheme, before custom values, ignoring, normalising and clipping.
+
+    `counts` must be positive. With N tokens, K labels and n_c tokens of label c:
+    none 1; balanced N / (K n_c) (sklearn's `compute_class_weight('balanced')`); inverse 1 / n_c;
+    inverse_sqrt 1 / sqrt(n_c); log max(1, ln(mu N / n_c)); median_frequency median(f) / f_c with
+    f_c = n_c / N; effective_number (1 - beta) / (1 - beta^n_c) (Cui et al. 2019).
+
+    >>> scheme_weights(np.array([6, 3, 1]), "balanced").round(4)
+    array([0.5556, 1.1111, 3.3333])
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    total, k = counts.sum(), len(counts)
+    if scheme in ("none", "custom"):
+        return np.ones(k)
+    if scheme == "balanced":
+        return total / (k * counts)
+    if scheme == "inverse":
+        return 1.0 / counts
+    if scheme == "inverse_sqrt":
+        return 1.0 / np.sqrt(counts)
+    if scheme == "log":
+        return np.maximum(1.0, np.log(mu * total / counts))
+    if scheme == "median_frequency":
+        frequencies = counts / total
+        return np.median(frequencies) / frequencies
+    if scheme == "effective_number":
+        if not 0 < beta < 1:
+            raise ValueError(f"effective_number needs 0 < beta < 1, got beta={beta}")
+        return (1.0 - beta) / (1.0 - np.power(beta, counts))
+    raise ValueError(f"unknown weighting scheme {scheme!r}; expected one of {list(SCHEMES)}")
+
+
+def class_weights(
+    counts: np.ndarray,
+    labels: Sequence[str],
+    scheme: str = "none",
+    *,
+    beta: float = 0.999,
+    mu: float = 0.15,
+    custom: Mapping[str, float] | None = None,
+    ignore: Sequence[str] = (),
+    normalize: bool = True,
+    max_weight: float | None = None,
+) -> np.ndarray:
+    """One weight per label, in the order of `labels`.
+
+    Steps: the scheme's raw weights (`custom`: the given label -> weight values, 1 for labels not
+    named); labels absent from training and labels in `ignore` get 0; with `normalize`, scale so
+    that the mean weight over the training tokens is 1 (schemes then differ only in how they share
+    the weight, not in the loss scale, so one learning rate serves all); last, clip at `max_weight`
+    (after normalising, it reads "at most max_weight times an average token").
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    labels = list(labels)
+    if len(counts) != len(labels):
+        raise ValueError(f"got {len(counts)} counts for {len(labels)} labels")
+    unknown = sorted(set(custom or {}).union(ignore) - set(labels))
+    if unknown:
+        raise ValueError(f"weighting names labels that training does not have: {unknown}; known labels: {labels}")
+    present = counts > 0
+    weights = np.zeros(len(labels))
+    weights[present] = scheme_weights(counts[present], scheme, beta=beta, mu=mu)
+    if scheme == "custom":
+        for label, value in (custom or {}).items():
+            weights[labels.index(label)] = value
+    elif custom:
+        raise ValueError(f"custom weights are given but the scheme is {scheme!r}; use scheme 'custom'")
+    for label in ignore:
+        weights[labels.index(label)] = 0.0
+    weights[~present] = 0.0
+    _check_weights(weights, labels)
+    if normalize:
+        weights *= counts.sum() / np.dot(counts, weights)
+    if max_weight is not None:
+        if max_weight <= 0:
+            raise ValueError(f"max_weight must be positive, got {max_weight}")
+        weights = np.minimum(weights, max_weight)
+    return weights
+
+
+def _check_weights(weights: np.ndarray, labels: list[str]) -> None:
+    bad = [f"{label}={w}" for label, w in zip(labels, weights) if not np.isfinite(w) or w < 0]
+    if bad:
+        raise ValueError(f"class weights must be finite and >= 0, got {', '.join(bad)}")
+    if not weights.any():
+        raise ValueError("every class weight is 0 (all labels ignored or absent): nothing would be learnt")
+
+
+def warn_if_weights_grow_with_frequency(counts: np.ndarray, weights: np.ndarray, labels: Sequence[str]) -> bool:
+    """Log a warning, and return True, when weights rise with label frequency.
+
+    That is the classic mistake of using the frequencies themselves as weights instead of their
+    inverse: it makes the majority label even more dominant. Tested by a positive rank correlation
+    between counts and weights over the labels that have both.
+    """
+    counts, weights = np.asarray(counts, float), np.asarray(weights, float)
+    used = (counts > 0) & (weights > 0)
+    if used.sum() < 2 or np.ptp(weights[used]) == 0 or np.ptp(counts[used]) == 0:
+        return False
+    rank_correlation = pd.Series(counts[used]).rank().corr(pd.Series(weights[used]).rank())
+    if not rank_correlation > 0:
+        return False
+    most = int(np.argmax(np.where(used, counts, -1)))
+    log.warning(
+        "class weights grow with label frequency (rank correlation %.2f): the most frequent label %r "
+        "weighs %.4g. Weights should be the inverse of frequencies, not the frequencies themselves.",
+        rank_correlation, labels[most], weights[most],
+    )
+    return True
+
+
+def temporal_sample_weights(
+    label_ids: np.ndarray, mask: np.ndarray, weights: np.ndarray, sentence_weights: np.ndarray | None = None
+) -> np.ndarray:
+    """(samples, seq_len) weights: class weight of each gold label x its sentence's weight, 0 on padding.
+
+    Positions whose label id is negative (a label the model does not know) also get 0.
+
+    >>> temporal_sample_weights(np.array([[0, 1, -1]]), np.array([[1, 1, 0]], bool),
+    ...                         np.array([0.5, 2.0]), np.array([3.0]))
+    array([[1.5, 6. , 0. ]], dtype=float32)
+    """
+    known = mask & (label_ids >= 0)
+    token_weights = np.where(known, np.asarray(weights)[np.where(known, label_ids, 0)], 0.0)
+    if sentence_weights is not None:
+        token_weights = token_weights * np.asarray(sentence_weights)[:, None]
+    return token_weights.astype(np.float32)
+
+
+def prior_log_frequencies(counts: np.ndarray) -> np.ndarray:
+    """ln f_c with f_c = n_c / N: the output bias under which an untrained model predicts the priors.
+
+    Labels with no training token get ln(0.5 / N), below every seen label.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    return np.log(np.maximum(counts, 0.5) / counts.sum())

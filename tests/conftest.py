@@ -1,0 +1,45 @@
+"""Shared fixtures: composing the real Hydra configs, and tiny tagged corpora written to disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def compose():
+    """compose(overrides) -> the train config as `python -m tagger.train OVERRIDES` would see it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    import tagger.train  # noqa: F401  (registers the schemas)
+
+    def _compose(overrides=(), config_name="train"):
+        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+            return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+    return _compose
+
+
+def write_conll(path: Path, sentences) -> Path:
+    """Write [(tokens, tags), ...] as `token<TAB>tag` lines with blank lines between sentences."""
+    path.write_text("\n\n".join("\n".join(f"{w}\t{t}" for w, t in zip(*s)) for s in sentences) + "\n", encoding="utf-8")
+    return path
+
+
+TINY_SENTENCES = [
+    (["John", "lives", "in", "New", "York"], ["B-PER", "O", "O", "B-LOC", "I-LOC"]),
+    (["Mary", "went", "to", "Paris"], ["B-PER", "O", "O", "B-LOC"]),
+    (["the", "cat", "sat"], ["O", "O", "O"]),
+    (["Ann", "and", "Bob", "met", "in", "Rome"], ["B-PER", "O", "B-PER", "O", "O", "B-LOC"]),
+    (["we", "saw", "Los", "Angeles", "today"], ["O", "O", "B-LOC", "I-LOC", "O"]),
+    (["Tom", "likes", "tea"], ["B-PER", "O", "O"]),
+]

@@ -1,0 +1,87 @@
+import logging
+
+import numpy as np
+import pytest
+
+from tagger.data.encode import PAD_LABEL, encode, make_dataset
+from tagger.data.readers import Corpus
+from tagger.data.vocab import PAD, UNK, Vocabularies, Vocabulary
+
+CORPUS = Corpus([["The", "cat", "the", "CAT"], ["a", "dog"]], [["O", "B-A", "O", "B-A"], ["O", "I-A"]])
+
+
+def test_vocabulary_reserves_pad_and_unk_and_applies_min_freq():
+    vocab = Vocabulary.build([["b", "a", "b"], ["c"]], min_freq=2)
+    assert vocab.items == ("<pad>", "<unk>", "b")
+    assert (vocab.index("b"), vocab.index("zzz")) == (2, UNK)
+
+
+def test_lowercasing_applies_to_words_only():
+    vocab = Vocabularies.build(CORPUS.tokens, CORPUS.tags, lowercase=True)
+    assert vocab.words.items == ("<pad>", "<unk>", "cat", "the", "a", "dog")
+    assert vocab.word_id("CAT") == vocab.word_id("cat") == 2
+    assert "C" in vocab.chars and "T" in vocab.chars  # characters keep case
+    assert vocab.labels.items == ("O", "B-A", "I-A")  # labels: no specials, never lowercased
+    with pytest.raises(KeyError):
+        vocab.labels.index("b-a")
+
+
+def test_vocabularies_json_round_trip(tmp_path):
+    vocab = Vocabularies.build(CORPUS.tokens, CORPUS.tags, min_freq=1, lowercase=True)
+    vocab.save(tmp_path / "vocab.json")
+    assert Vocabularies.load(tmp_path / "vocab.json") == vocab
+
+
+def test_encode_shapes_ids_and_padding():
+    vocab = Vocabularies.build(CORPUS.tokens, CORPUS.tags)
+    data = encode(CORPUS, vocab)
+    assert data.words.shape == (2, 4) and data.chars.shape == (2, 4, 3) and data.labels.shape == (2, 4)
+    assert data.lengths.tolist() == [4, 2]
+    assert data.words[1, 2:].tolist() == [PAD, PAD]
+    assert data.labels[1].tolist() == [0, 2, PAD_LABEL, PAD_LABEL]
+    assert [vocab.chars.items[i] for i in data.chars[0, 1]] == ["c", "a", "t"]
+    assert data.mask.tolist() == [[True] * 4, [True, True, False, False]]
+
+
+def test_truncation_is_counted_in_one_warning(caplog):
+    vocab = Vocabularies.build(CORPUS.tokens, CORPUS.tags)
+    with caplog.at_level(logging.WARNING):
+        data = encode(CORPUS, vocab, max_len=3, max_chars=2, name="train")
+    assert data.words.shape == (2, 3) and data.chars.shape == (2, 3, 2)
+    assert "train: 1 of 2 sentences are longer than max_len=3; 1 tokens cut" in caplog.text
+    assert "train: 4 of 5 words are longer than max_chars=2 and were cut" in caplog.text
+
+
+def test_unknown_gold_labels_are_counted_and_carry_no_label(caplog):
+    vocab = Vocabularies.build(CORPUS.tokens, CORPUS.tags)
+    with caplog.at_level(logging.WARNING):
+        data = encode(Corpus([["x", "y"]], [["B-NEW", "O"]]), vocab, name="dev")
+    assert data.labels.tolist() == [[PAD_LABEL, 0]]
+    assert "dev: labels absent from training can never be predicted (tokens: {'B-NEW': 1})" in caplog.text
+
+
+def test_batches_are_padded_to_their_own_longest_sentence_and_word():
+    tokens = [["a"] * n for n in (2, 9, 3, 8)]
+    tokens[1][0] = "abcdefg"
+    corpus = Corpus(tokens, [["O"] * len(s) for s in tokens])
+    vocab = Vocabularies.build(corpus.tokens, corpus.tags)
+    data = encode(corpus, vocab)
+    weights = np.ones(data.words.shape, np.float32)
+    batches = list(make_dataset(data, weights, batch_size=2, order=[0, 2, 1, 3]))
+    (x0, y0, w0), (x1, y1, w1) = batches
+    assert x0["words"].shape == (2, 3) and x0["chars"].shape == (2, 3, 1)
+    assert x1["words"].shape == (2, 9) and x1["chars"].shape == (2, 9, 7)
+    assert y0.numpy()[0].tolist() == [0, 0, PAD_LABEL] and w0.numpy()[0].tolist() == [1, 1, 0]
+
+
+def test_bucketed_shuffled_batches_cover_every_sentence_once():
+    lengths = np.random.default_rng(0).integers(1, 60, size=200)
+    corpus = Corpus([[f"w{i}"] * n for i, n in enumerate(lengths)], [["O"] * n for n in lengths])
+    data = encode(corpus, Vocabularies.build(corpus.tokens, corpus.tags))
+    weights = np.ones(data.words.shape, np.float32)
+    seen, padding = [], 0
+    for x, y, w in make_dataset(data, weights, batch_size=16, shuffle=True, seed=1):
+        seen += [int(row[0]) for row in x["words"].numpy()]
+        padding += int((w.numpy() == 0).sum())
+    assert sorted(seen) == sorted(data.words[:, 0].tolist())
+    assert padding < 0.1 * lengths.sum()  # bucketing keeps padding small (unbucketed random batches: ~40 %)
