@@ -20,6 +20,9 @@ class CharEncoder(layers.Layer):
     (batch x words, chars) reshape, not through `TimeDistributed` (which Keras 3 unrolls into one
     copy per word position). Every word, padding words included, gets at least one unmasked
     character position, because cuDNN's LSTM kernel rejects a fully masked sequence.
+
+    Its output carries the word mask (a word is real when it has a character): Keras'
+    `Concatenate` ORs the masks of its inputs, so an unmasked input would unmask padding.
     """
 
     def __init__(self, num_chars: int, *, kind: str = "lstm", embedding_dim: int = 25, hidden_dim: int = 25,
@@ -48,10 +51,13 @@ class CharEncoder(layers.Layer):
         embedded = self.embedding(flat)
         if self.kind == "lstm":
             encoded = self.encoder(embedded, mask=mask)
-        else:
-            features = self.encoder(embedded)
+        else:  # padding characters read as zeros, like the convolution's own padding
+            features = self.encoder(ops.where(mask[:, :, None], embedded, 0.0))
             encoded = ops.max(ops.where(mask[:, :, None], features, -1e9), axis=1)
         return ops.reshape(encoded, (shape[0], shape[1], self.output_dim))
+
+    def compute_mask(self, chars, mask=None):
+        return ops.any(ops.not_equal(chars, 0), axis=-1)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:2], self.output_dim)

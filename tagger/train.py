@@ -69,7 +69,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     counts = weighting.label_counts(train_data.labels, train_data.mask, len(labels))
     w = cfg.weighting
     class_weights = weighting.class_weights(
-        counts, labels, w.scheme.value, beta=w.beta, mu=w.mu, custom=dict(w.custom), ignore=list(w.ignore),
+        counts, labels, w.scheme.value, beta=w.beta, mu=w.mu, custom=dict(w.custom or {}), ignore=list(w.ignore),
         normalize=w.normalize, max_weight=w.max_weight,
     )
     weighting.warn_if_weights_grow_with_frequency(counts, class_weights, labels)

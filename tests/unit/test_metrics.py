@@ -1,0 +1,70 @@
+import pytest
+from seqeval.metrics import f1_score as seqeval_f1
+from seqeval.scheme import IOB2
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+from tagger.metrics import entity_scores, format_scores, is_span_labelling, score_tags, token_scores
+
+GOLD = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "B-ORG", "I-ORG", "O", "B-PER"]]
+PRED = [["B-PER", "I-PER", "O", "B-ORG"], ["O", "B-ORG", "O", "O", "I-PER"]]
+
+
+def flat(sentences):
+    return [t for s in sentences for t in s]
+
+
+@pytest.mark.parametrize(
+    "labels, expected",
+    [(["O", "B-PER", "I-PER"], True), (["O", "S-X", "E-X", "B-X", "I-X"], True), (["O"], False),
+     (["NOUN", "VERB"], False), (["O", "B-PER", "PER"], False), (["B-NP", "I-NP"], True)],
+)
+def test_span_labelling_detection(labels, expected):
+    assert is_span_labelling(labels) is expected
+
+
+def test_token_scores_match_sklearn_and_exclude_o_from_averages():
+    scores = token_scores(GOLD, PRED)
+    interest = ["B-LOC", "B-ORG", "B-PER", "I-ORG", "I-PER"]
+    for average in ("macro", "micro", "weighted"):
+        assert scores[f"{average}_f1"] == pytest.approx(
+            f1_score(flat(GOLD), flat(PRED), labels=interest, average=average, zero_division=0))
+    p, r, f, s = precision_recall_fscore_support(flat(GOLD), flat(PRED), labels=["B-PER"], zero_division=0)
+    assert scores["per_label"]["B-PER"] == pytest.approx({"precision": p[0], "recall": r[0], "f1": f[0], "support": s[0]})
+    # by hand: B-PER gold 2, predicted 1 correct -> P 1, R 0.5; I-PER: 1 gold, 2 predicted, 1 right
+    assert scores["per_label"]["B-PER"]["recall"] == 0.5
+    assert scores["per_label"]["I-PER"] == pytest.approx({"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1})
+    assert scores["accuracy"] == pytest.approx(6 / 9)
+
+
+def test_labels_argument_orders_the_table_and_keeps_unseen_labels():
+    scores = token_scores(GOLD, PRED, labels=["O", "B-MISC", "B-PER"])
+    assert list(scores["per_label"])[:3] == ["O", "B-MISC", "B-PER"]
+    assert scores["per_label"]["B-MISC"]["support"] == 0
+    # B-MISC occurs in neither gold nor predictions: it does not drag the macro average down
+    assert scores["macro_f1"] == pytest.approx(token_scores(GOLD, PRED)["macro_f1"])
+
+
+def test_entity_scores_by_hand_and_against_seqeval():
+    # gold spans: PER[0:2], LOC[3], ORG[1:3], PER[4]; predicted: PER[0:2], ORG[3], ORG[1], PER[4] (I-PER starts a span)
+    scores = entity_scores(GOLD, PRED)
+    assert scores["entity_precision"] == pytest.approx(2 / 4)
+    assert scores["entity_recall"] == pytest.approx(2 / 4)
+    assert scores["entity_f1"] == pytest.approx(seqeval_f1(GOLD, PRED))
+    assert scores["per_type"]["PER"]["f1"] == pytest.approx(1.0)
+    strict = entity_scores(GOLD, PRED, strict=True)  # strict IOB2: a span cannot start with I-
+    assert strict["entity_f1"] == pytest.approx(seqeval_f1(GOLD, PRED, mode="strict", scheme=IOB2))
+    assert strict["entity_precision"] == pytest.approx(1 / 3)
+
+
+def test_score_tags_adds_entity_scores_only_for_span_labels():
+    assert "entity_f1" in score_tags(GOLD, PRED)
+    pos = score_tags([["NOUN", "VERB"]], [["NOUN", "NOUN"]])
+    assert "entity_f1" not in pos and pos["macro_f1"] == pytest.approx((2 / 3 + 0) / 2)
+    text = format_scores(score_tags(GOLD, PRED))
+    assert text.splitlines()[0].split() == ["label", "prec", "rec", "f1", "support"]
+    assert "entity_f1=0.5000" in text
+
+
+def test_mismatched_lengths():
+    with pytest.raises(ValueError, match="4 gold tags but 3 predicted tags"):
+        token_scores([["O"] * 4], [["O"] * 3])

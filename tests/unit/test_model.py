@@ -1,0 +1,110 @@
+import keras
+import numpy as np
+import pytest
+
+from tagger.data.encode import PAD_LABEL, encode, make_dataset
+from tagger.data.readers import Corpus
+from tagger.data.vocab import Vocabularies
+from tagger.losses import TokenLoss
+from tagger.model import build_tagger, predict_probabilities
+
+TINY = dict(word_embedding_dim=8, char_embedding_dim=4, char_hidden_dim=3, char_filters=5, hidden_dim=6)
+
+
+def batch(batch_size=2, words=7, chars=5, seed=0):
+    rng = np.random.default_rng(seed)
+    word_ids = rng.integers(1, 20, size=(batch_size, words))
+    char_ids = rng.integers(1, 10, size=(batch_size, words, chars))
+    word_ids[0, 4:], char_ids[0, 4:] = 0, 0  # padding words: every character masked
+    return {"words": word_ids.astype("int32"), "chars": char_ids.astype("int32")}
+
+
+@pytest.mark.parametrize("char_encoder", ["lstm", "cnn", "none"])
+def test_output_shape_and_finite_probabilities(char_encoder):
+    model = build_tagger(20, 10, 5, char_encoder=char_encoder, **TINY)
+    probabilities = np.asarray(model(batch(), training=False))
+    assert probabilities.shape == (2, 7, 5)
+    assert np.isfinite(probabilities).all()
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("char_encoder", ["lstm", "cnn", "none"])
+def test_padding_words_or_characters_never_changes_real_tokens(char_encoder):
+    model = build_tagger(20, 10, 5, char_encoder=char_encoder, **TINY)
+    x = batch(words=4, chars=3)
+    reference = np.asarray(model(x, training=False))
+    more_words = {"words": np.pad(x["words"], ((0, 0), (0, 6))), "chars": np.pad(x["chars"], ((0, 0), (0, 6), (0, 0)))}
+    more_chars = {"words": x["words"], "chars": np.pad(x["chars"], ((0, 0), (0, 0), (0, 4)))}
+    np.testing.assert_allclose(np.asarray(model(more_words, training=False))[:, :4], reference, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(model(more_chars, training=False)), reference, atol=1e-6)
+
+
+def test_layer_count_does_not_depend_on_sentence_length():
+    model = build_tagger(20, 10, 5, num_layers=2, **TINY)
+    assert sum(isinstance(layer, keras.layers.Bidirectional) for layer in model.layers) == 2
+    short, long = model(batch(words=3)), model(batch(words=40))
+    assert short.shape[1] == 3 and long.shape[1] == 40
+
+
+def test_prior_bias_makes_the_untrained_model_predict_the_priors():
+    priors = np.array([0.9, 0.06, 0.03, 0.01])
+    model = build_tagger(20, 10, 4, output_bias=np.log(priors), **TINY)
+    output = model.get_layer("tags")
+    output.kernel.assign(np.zeros(output.kernel.shape, "float32"))
+    mean_distribution = np.asarray(model(batch(), training=False)).reshape(-1, 4).mean(axis=0)
+    np.testing.assert_allclose(mean_distribution, priors, atol=1e-3)
+    zeros = build_tagger(20, 10, 4, **TINY)
+    zeros.get_layer("tags").kernel.assign(np.zeros(output.kernel.shape, "float32"))
+    np.testing.assert_allclose(np.asarray(zeros(batch(), training=False)).reshape(-1, 4).mean(0), 0.25, atol=1e-6)
+
+
+def test_output_bias_shape_is_checked():
+    with pytest.raises(ValueError, match=r"output_bias must have shape \(4,\)"):
+        build_tagger(20, 10, 4, output_bias=np.zeros(3), **TINY)
+
+
+@pytest.mark.parametrize("char_encoder", ["lstm", "cnn"])
+def test_save_and_load_give_the_same_predictions(tmp_path, char_encoder):
+    model = build_tagger(20, 10, 5, char_encoder=char_encoder, **TINY)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", compile=False)
+    np.testing.assert_allclose(loaded(batch(), training=False), model(batch(), training=False), atol=1e-6)
+
+
+def tiny_corpus():
+    tokens = [["a", "bb", "c"], ["dd", "a"], ["c", "c", "bb", "a", "dd"]]
+    return Corpus(tokens, [["O", "X", "O"], ["Y", "O"], ["O", "O", "X", "O", "Y"]])
+
+
+def test_keras_loss_is_the_same_for_a_batch_padded_to_10_and_to_50():
+    corpus = tiny_corpus()
+    vocab = Vocabularies.build(corpus.tokens, corpus.tags)
+    data = encode(corpus, vocab)
+    model = build_tagger(len(vocab.words), len(vocab.chars), 3, **TINY)
+    model.compile(loss=TokenLoss())
+    weights = np.where(data.mask, np.array([1.0, 3.0, 0.5])[np.maximum(data.labels, 0)], 0.0)
+
+    def loss_padded_to(seq_len):
+        pad = seq_len - data.words.shape[1]
+        x = {"words": np.pad(data.words, ((0, 0), (0, pad))), "chars": np.pad(data.chars, ((0, 0), (0, pad), (0, 0)))}
+        y = np.pad(data.labels, ((0, 0), (0, pad)), constant_values=PAD_LABEL)
+        return model.evaluate(x, y, sample_weight=np.pad(weights, ((0, 0), (0, pad))), batch_size=8, verbose=0)
+
+    probabilities = predict_probabilities(model, data)
+    by_hand = sum(-np.log(p[np.arange(n), data.labels[i, :n]]) @ weights[i, :n]
+                  for i, (p, n) in enumerate(zip(probabilities, data.lengths))) / data.lengths.sum()
+    assert loss_padded_to(10) == pytest.approx(loss_padded_to(50), rel=1e-5)
+    assert loss_padded_to(10) == pytest.approx(by_hand, rel=1e-4)
+
+
+def test_predict_probabilities_returns_every_sentence_in_corpus_order():
+    corpus = tiny_corpus()
+    vocab = Vocabularies.build(corpus.tokens, corpus.tags)
+    data = encode(corpus, vocab)
+    model = build_tagger(len(vocab.words), len(vocab.chars), 3, **TINY)
+    probabilities = predict_probabilities(model, data, batch_size=2)
+    assert [p.shape for p in probabilities] == [(3, 3), (2, 3), (5, 3)]
+    whole = np.asarray(model({"words": data.words, "chars": data.chars}, training=False))
+    for i, p in enumerate(probabilities):
+        np.testing.assert_allclose(p, whole[i, : data.lengths[i]], atol=1e-5)
+    assert len(list(make_dataset(data, batch_size=2))) == 2
