@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -138,6 +140,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
             "epochs_run": len(history.history["loss"]), "train_seconds": round(train_seconds, 2),
             "train_tokens_per_s": round(real_tokens * len(throughput.seconds) / sum(throughput.seconds), 1),
         },
+        "train_labels": labels_and_weights.to_dict(orient="index"),
         **scored,
     }
     write_metrics(output_dir / "metrics.json", metrics)
@@ -149,10 +152,29 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     return metrics
 
 
+def run_or_explain(task, cfg: DictConfig):
+    """Run `task(cfg)`; a missing config value or bad input ends the program with its message alone.
+
+    The traceback stays available with HYDRA_FULL_ERROR=1, as for Hydra's own errors.
+    """
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    try:
+        if missing:
+            raise ValueError(f"Missing mandatory value: {', '.join(missing)} (set it on the command line: "
+                             f"{missing[0]}=...)")
+        return task(cfg)
+    except (ValueError, FileNotFoundError) as error:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        log.error("%s (set HYDRA_FULL_ERROR=1 for the traceback)", error)
+        sys.exit(1)
+
+
 @hydra.main(config_path="../configs", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float:
     """Train, and return the monitored dev figure of the best epoch (for Hydra sweepers)."""
-    return train(cfg, Path(HydraConfig.get().runtime.output_dir))["run"]["best_value"]
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    return run_or_explain(lambda c: train(c, output_dir)["run"]["best_value"], cfg)
 
 
 if __name__ == "__main__":

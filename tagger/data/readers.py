@@ -107,17 +107,23 @@ def _finish(path: Path, corpus: Corpus, skipped: dict[str, int]) -> Corpus:
     return corpus
 
 
+def _is_comment(line: str) -> bool:
+    return line.rstrip() == "#" or line.startswith("# ")
+
+
 def read_conll(path: str | Path, *, token_column: int = 0, tag_column: int = -1) -> Corpus:
     """Read a CoNLL column file: whitespace-separated columns, a blank line between sentences.
 
-    `-DOCSTART-` lines and `#` comments are skipped; `# weight = W` sets the next sentence's weight.
-    Lines may have different numbers of columns as long as both chosen columns exist.
+    `-DOCSTART-` lines and comments are skipped: a comment is a line that is `#` or starts with
+    `# `, before a sentence's first token (so hashtag tokens such as `#NFL O` are kept).
+    `# weight = W` sets the next sentence's weight. Lines may have different numbers of columns
+    as long as both chosen columns exist.
     """
     path = Path(path)
     needed = max(token_column, tag_column) + 1 if tag_column >= 0 else max(token_column + 1, -tag_column, 2)
     tokens, tags, weights = [], [], []
     words, labels, weight = [], [], 1.0
-    skipped = {"-DOCSTART- lines": 0}
+    skipped = {"-DOCSTART- lines": 0, "comment lines": 0}
 
     def close_sentence():
         nonlocal words, labels, weight
@@ -129,7 +135,8 @@ def read_conll(path: str | Path, *, token_column: int = 0, tag_column: int = -1)
         if not line.strip():
             close_sentence()
             continue
-        if line.startswith("#"):
+        if not words and _is_comment(line):
+            skipped["comment lines"] += 1
             match = _WEIGHT_COMMENT.match(line)
             if match:
                 weight = _sentence_weight(path, number, match.group(1))

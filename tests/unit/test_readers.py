@@ -18,8 +18,16 @@ def test_conll_columns_comments_docstart_and_sentence_weights(tmp_path, caplog):
     assert corpus.tokens == [["EU", "rejects"], ["Peter"]]
     assert corpus.tags == [["B-ORG", "O"], ["B-PER"]]
     assert corpus.weights == [2.5, 1.0]
-    assert "skipped 1 -DOCSTART- lines" in caplog.text
+    assert "skipped 1 -DOCSTART- lines, 2 comment lines" in caplog.text
     assert read_conll(path, token_column=0, tag_column=1).tags == [["NNP", "VBZ"], ["NNP"]]
+
+
+def test_hashtag_tokens_are_tokens_not_comments(tmp_path):
+    path = tmp_path / "tweets.conll"
+    path.write_text("#NFL\tB-group\nrocks\tO\n#\tO\n\n#\n# weight = 2\n#photography\tO\n", encoding="utf-8")
+    corpus = read_conll(path)
+    assert corpus.tokens == [["#NFL", "rocks", "#"], ["#photography"]]
+    assert corpus.weights == [1.0, 2.0]
 
 
 def test_conll_tolerates_varying_column_counts(tmp_path):

@@ -1,0 +1,150 @@
+"""End-to-end training runs on tiny data (seconds each)."""
+
+import json
+import logging
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from tagger.data.datasets import load_splits
+from tagger.data.vocab import Vocabularies
+from tagger.evaluate import score_corpus
+from tagger.train import train
+from tests.conftest import ROOT, TINY_SENTENCES, write_conll
+
+pytestmark = pytest.mark.slow
+
+TINY_SYNTHETIC = ["data=synthetic", "data.num_sentences=60", "data.max_sentence_length=20", "model=tiny",
+                  "trainer=quick"]
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        cfg = compose("train", overrides=TINY_SYNTHETIC + ["weighting=balanced", "trainer.eval_batch_size=1000"])
+    output_dir = tmp_path_factory.mktemp("run")
+    return cfg, output_dir, train(cfg, output_dir)
+
+
+def test_run_writes_every_file(synthetic_run):
+    cfg, output_dir, metrics = synthetic_run
+    assert sorted(p.name for p in (output_dir / "checkpoint").iterdir()) == ["config.yaml", "model.keras", "vocab.json"]
+    assert json.loads((output_dir / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+    history = pd.read_csv(output_dir / "history.csv")
+    assert len(history) == 2
+    assert {"loss", "val_loss", "val_macro_f1", "val_micro_f1", "train_tokens_per_s"} <= set(history.columns)
+    for split in ("dev", "test"):
+        assert set(metrics[split]["per_label"]) == {"O", "T1", "T2", "T3", "T4", "T5", "T6"}
+        assert {"precision", "recall", "f1", "support"} == set(metrics[split]["per_label"]["O"])
+        assert 0 <= metrics[split]["macro_f1"] <= 1
+    assert metrics["run"]["best_epoch"] in (1, 2)
+    assert metrics["run"]["best_value"] == pytest.approx(history["val_macro_f1"].max())
+    report = (output_dir / "report.md").read_text()
+    for heading in ("## Summary", "## Per-label scores: dev", "## Per-label scores: test", "## Training labels and class weights"):
+        assert heading in report
+    weights = metrics["train_labels"]
+    tokens = sum(v["train_tokens"] for v in weights.values())
+    assert sum(v["train_tokens"] * v["class_weight"] for v in weights.values()) / tokens == pytest.approx(1.0)
+
+
+def test_reloaded_checkpoint_reproduces_the_reported_scores(synthetic_run):
+    cfg, output_dir, metrics = synthetic_run
+    model = keras.models.load_model(output_dir / "checkpoint" / "model.keras", compile=False)
+    vocab = Vocabularies.load(output_dir / "checkpoint" / "vocab.json")
+    splits = load_splits("synthetic", num_sentences=60, max_sentence_length=20)
+    rescored = score_corpus(model, splits.test, vocab, max_chars=cfg.data.max_chars)
+    for key in ("macro_f1", "micro_f1", "weighted_f1", "accuracy"):
+        assert rescored[key] == pytest.approx(metrics["test"][key], abs=1e-6)
+
+
+def test_validation_loss_is_the_weighted_token_mean(synthetic_run):
+    """val_loss of the best epoch = sum(w * cross-entropy) / real dev tokens, with the training class weights."""
+    cfg, output_dir, metrics = synthetic_run
+    from tagger.data.encode import encode
+    from tagger.model import predict_probabilities
+
+    model = keras.models.load_model(output_dir / "checkpoint" / "model.keras", compile=False)
+    vocab = Vocabularies.load(output_dir / "checkpoint" / "vocab.json")
+    dev = encode(load_splits("synthetic", num_sentences=60, max_sentence_length=20).dev, vocab,
+                 max_chars=cfg.data.max_chars)
+    class_weight = np.array([metrics["train_labels"][label]["class_weight"] for label in vocab.labels.items])
+    total = 0.0
+    for probabilities, labels, n in zip(predict_probabilities(model, dev), dev.labels, dev.lengths):
+        gold = labels[:n]
+        total += np.sum(class_weight[gold] * -np.log(probabilities[np.arange(n), gold]))
+    history = pd.read_csv(output_dir / "history.csv")
+    val_loss = history["val_loss"].iloc[metrics["run"]["best_epoch"] - 1]
+    assert val_loss == pytest.approx(total / dev.lengths.sum(), rel=1e-4)
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(compose, tmp_path):
+    runs = [train(compose(TINY_SYNTHETIC + [f"seed={seed}"]), tmp_path / str(i)) for i, seed in enumerate((3, 3, 4))]
+    histories = [pd.read_csv(tmp_path / str(i) / "history.csv") for i in range(3)]
+    np.testing.assert_array_equal(histories[0]["loss"], histories[1]["loss"])
+    assert runs[0]["test"]["macro_f1"] == runs[1]["test"]["macro_f1"]
+    assert not np.array_equal(histories[0]["loss"], histories[2]["loss"])
+
+
+def test_user_conll_files_with_entity_monitor_cnn_chars_and_focal_loss(compose, tmp_path):
+    paths = {split: write_conll(tmp_path / f"{split}.conll", TINY_SENTENCES * n) for split, n in
+             (("train", 4), ("dev", 1), ("test", 1))}
+    cfg = compose(["data=conll", *(f"data.{split}={path}" for split, path in paths.items()), "model=tiny",
+                   "model.char_encoder=cnn", "loss=focal", "trainer=quick", "trainer.monitor=val_entity_f1",
+                   "weighting=inverse_sqrt", "weighting.max_weight=1.5"])
+    metrics = train(cfg, tmp_path / "run")
+    assert metrics["run"]["monitor"] == "val_entity_f1"
+    assert set(metrics["test"]["entity"]["per_type"]) <= {"PER", "LOC"}
+    assert max(v["class_weight"] for v in metrics["train_labels"].values()) == pytest.approx(1.5)
+    assert "val_entity_f1" in pd.read_csv(tmp_path / "run" / "history.csv").columns
+
+
+def test_single_label_training_data_is_refused(compose, tmp_path):
+    path = write_conll(tmp_path / "o.conll", [(["a", "b"], ["O", "O"])] * 4)
+    with pytest.raises(ValueError, match=r"training data has a single label \['O'\]"):
+        train(compose(["data=conll", f"data.train={path}", f"data.dev={path}", "model=tiny"]), tmp_path / "run")
+
+
+def test_entity_monitor_needs_span_labels(compose, tmp_path):
+    path = write_conll(tmp_path / "pos.conll", [(["a", "b"], ["NOUN", "VERB"])] * 4)
+    with pytest.raises(ValueError, match="val_entity_f1 needs IOB/IOB2/IOBES labels"):
+        train(compose(["data=conll", f"data.train={path}", f"data.dev={path}", "trainer.monitor=val_entity_f1"]),
+              tmp_path / "run")
+
+
+def test_frequency_weights_warn_in_a_real_run(compose, tmp_path, caplog):
+    frequencies = zip(["O", "T1", "T2", "T3", "T4", "T5", "T6"], [0.8, 0.08, 0.05, 0.03, 0.02, 0.015, 0.005])
+    overrides = TINY_SYNTHETIC + ["trainer.epochs=1", "weighting=custom"] + [
+        f"+weighting.custom.{label}={weight}" for label, weight in frequencies]
+    with caplog.at_level(logging.WARNING, logger="tagger.weighting"):
+        train(compose(overrides), tmp_path / "run")
+    assert "the most frequent label 'O' weighs" in caplog.text
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "tagger.train", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_cli_trains_and_writes_into_the_run_directory(tmp_path):
+    result = run_cli(*TINY_SYNTHETIC, f"hydra.run.dir={tmp_path}/out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "out" / "metrics.json").is_file() and (tmp_path / "out" / "checkpoint" / "model.keras").is_file()
+    assert "test scores of the best checkpoint" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [("data.trian=x", "Could not override 'data.trian'"), ("weighting=balancd", "Could not find 'weighting/balancd'"),
+     ("data=conll", "Missing mandatory value: data.train"), ("data=conll data.train=nope.conll", "nope.conll: no such file")],
+)
+def test_cli_config_mistakes_get_hydras_message_not_a_traceback(tmp_path, override, message):
+    result = run_cli(*override.split(), f"hydra.run.dir={tmp_path}/out", cwd=tmp_path)
+    output = result.stdout + result.stderr  # Hydra's console log handler writes to stdout
+    assert result.returncode == 1
+    assert message in output and "Traceback" not in output
