@@ -1,10 +1,10 @@
 # Every target creates .venv on first use and installs the package (editable) with its test extras.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install train test bench clean
+.PHONY: install train test clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,6 @@ train: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
-
-bench: $(STAMP)
-	$(BIN)/python scripts/bench.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache

@@ -32,10 +32,12 @@ def write_metrics(path: Path, metrics: dict) -> None:
     write_atomically(path, json.dumps(metrics, indent=1, ensure_ascii=False))
 
 
-def write_report(path: Path, metrics: dict, labels: pd.DataFrame) -> None:
-    """report.md: headline figures per split, per-label scores, label distribution and weights."""
-    splits = [split for split in ("dev", "test") if metrics.get(split)]
-    lines = ["# Training report", ""]
+def write_report(path: Path, metrics: dict, labels: pd.DataFrame | None = None, *,
+                 title: str = "Training report") -> None:
+    """report.md: headline figures per split, per-label scores and, given `labels`, the label
+    distribution and class weights. A split is any entry of `metrics` with per-label scores."""
+    splits = [key for key, value in metrics.items() if isinstance(value, dict) and "per_label" in value]
+    lines = [f"# {title}", ""]
     run = metrics["run"]
     lines += [f"- {key}: {value}" for key, value in run.items()] + [""]
     lines += ["## Summary", "", pd.DataFrame({s: headline(metrics[s]) for s in splits}).to_markdown(floatfmt=".4f"), ""]
@@ -44,5 +46,6 @@ def write_report(path: Path, metrics: dict, labels: pd.DataFrame) -> None:
         if "entity" in metrics[split]:
             entity = pd.DataFrame.from_dict(metrics[split]["entity"]["per_type"], orient="index")
             lines += [f"### Entity level: {split}", "", entity.to_markdown(floatfmt=".4f"), ""]
-    lines += ["## Training labels and class weights", "", labels.to_markdown(floatfmt=".4g"), ""]
+    if labels is not None:
+        lines += ["## Training labels and class weights", "", labels.to_markdown(floatfmt=".4g"), ""]
     write_atomically(path, "\n".join(lines))

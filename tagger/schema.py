@@ -6,12 +6,13 @@ with Hydra's own message, before anything is loaded.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 
 class Scheme(Enum):
@@ -34,6 +35,11 @@ class CharEncoderKind(Enum):
 class OutputBias(Enum):
     zeros = "zeros"
     prior = "prior"
+
+
+class InputFormat(Enum):
+    conll = "conll"  # one token per line (first column), blank line between sentences
+    text = "text"  # one whitespace-tokenised sentence per line
 
 
 class LossName(Enum):
@@ -65,7 +71,7 @@ class HironsanData(DataConfig):
 @dataclass
 class FilesData(DataConfig):
     name: str = "conll"
-    train: str = MISSING
+    train: Optional[str] = None  # required for training
     dev: Optional[str] = None  # null: hold out dev_fraction of train, chosen with split_seed
     test: Optional[str] = None
     format: str = "auto"  # auto (from the suffix: .conllu, .csv, .tsv, else CoNLL), conll, conllu, csv
@@ -124,11 +130,11 @@ class LossConfig:
 
 @dataclass
 class TrainerConfig:
-    epochs: int = 30
-    batch_size: int = 32
+    epochs: int = 50
+    batch_size: int = 16
     learning_rate: float = 0.001
     clipnorm: Optional[float] = 5.0
-    patience: Optional[int] = 5  # epochs without improvement of `monitor` before stopping; null: never stop early
+    patience: Optional[int] = 8  # epochs without improvement of `monitor` before stopping; null: never stop early
     monitor: Monitor = Monitor.val_macro_f1
     bucketing: bool = True  # batch sentences of similar length together
     eval_batch_size: int = 128
@@ -146,9 +152,35 @@ class TrainConfig:
     trainer: TrainerConfig = MISSING
 
 
+@dataclass
+class EvaluateConfig:
+    checkpoint: str = MISSING  # a checkpoint directory or a training run directory
+    data: DataConfig = MISSING
+    split: str = "test"  # which split of `data` to score: train, dev or test
+    batch_size: int = 128
+
+
+@dataclass
+class PredictConfig:
+    checkpoint: str = MISSING
+    input: str = "-"  # a file, or - for standard input
+    output: str = "-"  # a file, or - for standard output
+    input_format: InputFormat = InputFormat.conll
+    output_probs: bool = False  # add the probability of the chosen tag as a third column
+    batch_size: int = 128
+
+
+def loader_options(data: DictConfig) -> dict:
+    """The data group's options for `load_splits`, without the vocabulary and encoding options."""
+    encoding = {f.name for f in dataclasses.fields(DataConfig)} - {"name"}
+    return {key: value for key, value in OmegaConf.to_container(data).items() if key not in encoding}
+
+
 def register_configs() -> None:
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainConfig)
+    store.store(name="evaluate_schema", node=EvaluateConfig)
+    store.store(name="predict_schema", node=PredictConfig)
     for name, node in (("hironsan", HironsanData), ("files", FilesData), ("synthetic", SyntheticData)):
         store.store(group="data", name=f"{name}_schema", node=node)
     store.store(group="model", name="schema", node=ModelConfig)

@@ -6,10 +6,7 @@ metrics.json and report.md.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -22,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from tagger import weighting
 from tagger.callbacks import BestCheckpoint, DevScores, Throughput
+from tagger.cli import run_or_explain
 from tagger.data.datasets import load_splits
 from tagger.data.encode import encode, make_dataset
 from tagger.data.vocab import Vocabularies
@@ -30,7 +28,7 @@ from tagger.losses import TokenLoss
 from tagger.metrics import format_scores, headline, is_span_labelling
 from tagger.model import build_tagger
 from tagger.reports import label_table, write_metrics, write_report
-from tagger.schema import DataConfig, register_configs
+from tagger.schema import loader_options, register_configs
 
 log = logging.getLogger(__name__)
 register_configs()
@@ -55,8 +53,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     start_clean(cfg.seed, deterministic=cfg.trainer.deterministic)
     monitor = cfg.trainer.monitor.value
 
-    encoding_keys = {f.name for f in dataclasses.fields(DataConfig)} - {"name"}
-    data_options = {k: v for k, v in OmegaConf.to_container(cfg.data).items() if k not in encoding_keys}
+    data_options = loader_options(cfg.data)
     splits = load_splits(**data_options)
     vocab = Vocabularies.build(splits.train.tokens, splits.train.tags, min_freq=cfg.data.min_freq,
                                lowercase=cfg.data.lowercase)
@@ -150,24 +147,6 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
              checkpoint.best, final_split, format_scores(scored[final_split]))
     log.info("run files in %s; %s", output_dir, headline(scored[final_split]))
     return metrics
-
-
-def run_or_explain(task, cfg: DictConfig):
-    """Run `task(cfg)`; a missing config value or bad input ends the program with its message alone.
-
-    The traceback stays available with HYDRA_FULL_ERROR=1, as for Hydra's own errors.
-    """
-    missing = sorted(OmegaConf.missing_keys(cfg))
-    try:
-        if missing:
-            raise ValueError(f"Missing mandatory value: {', '.join(missing)} (set it on the command line: "
-                             f"{missing[0]}=...)")
-        return task(cfg)
-    except (ValueError, FileNotFoundError) as error:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        log.error("%s (set HYDRA_FULL_ERROR=1 for the traceback)", error)
-        sys.exit(1)
 
 
 @hydra.main(config_path="../configs", config_name="train", version_base="1.3")

@@ -29,6 +29,24 @@ def compose():
     return _compose
 
 
+TINY_SYNTHETIC = ["data=synthetic", "data.num_sentences=60", "data.max_sentence_length=20", "model=tiny",
+                  "trainer=quick"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """(config, run directory, metrics) of one tiny training run, shared by the tests that only read it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from tagger.train import train
+
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = hydra_compose("train", overrides=TINY_SYNTHETIC + ["weighting=balanced", "trainer.eval_batch_size=1000"])
+    output_dir = tmp_path_factory.mktemp("tiny_run")
+    return cfg, output_dir, train(cfg, output_dir)
+
+
 def write_conll(path: Path, sentences) -> Path:
     """Write [(tokens, tags), ...] as `token<TAB>tag` lines with blank lines between sentences."""
     path.write_text("\n\n".join("\n".join(f"{w}\t{t}" for w, t in zip(*s)) for s in sentences) + "\n", encoding="utf-8")

@@ -56,13 +56,15 @@ def load_hironsan() -> Splits:
 
 
 def load_files(
-    train: str, dev: str | None = None, test: str | None = None, *, format: str = "auto",
+    train: str | None, dev: str | None = None, test: str | None = None, *, format: str = "auto",
     dev_fraction: float = 0.1, split_seed: int = 0, **reader_options,
 ) -> Splits:
     """User files in any supported `format`. Without `dev`, a seeded `dev_fraction` of train is held out.
 
     `reader_options` go to the readers (see `read_corpus`).
     """
+    if not train:
+        raise ValueError("data=conll needs a training file: data.train=PATH")
     train_corpus = read_corpus(train, file_format=format, **reader_options)
     if dev:
         dev_corpus = read_corpus(dev, file_format=format, **reader_options)
@@ -160,3 +162,17 @@ def load_splits(name: str, **options) -> Splits:
     if name not in LOADERS:
         raise ValueError(f"unknown data set {name!r}; expected one of {sorted(LOADERS)}")
     return LOADERS[name](**options)
+
+
+def load_split(name: str, split: str, **options) -> Corpus:
+    """One split of a data set: for user files (`conll`) only that split's file is read."""
+    if split not in ("train", "dev", "test"):
+        raise ValueError(f"split must be train, dev or test, got {split!r}")
+    if name != "conll":
+        corpus = getattr(load_splits(name, **options), split)
+        if corpus is None:
+            raise ValueError(f"data set {name!r} has no {split} split")
+        return corpus
+    if not options.get(split):
+        raise ValueError(f"data=conll needs the file of the {split} split: data.{split}=PATH")
+    return read_corpus(options[split], file_format=options.get("format", "auto"), **options)

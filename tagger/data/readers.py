@@ -73,19 +73,22 @@ def read_corpus(path: str | Path, *, file_format: str = "auto", **options) -> Co
     return reader(path, **{key: value for key, value in options.items() if key in accepted})
 
 
-def _read_lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    raw = path.read_bytes()
+def decode_utf8(raw: bytes, source: str | Path) -> str:
+    """`raw` as text; a ValueError naming `source`, the line and the byte offset if it is not UTF-8."""
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise ValueError(
-            f"{path}:{line}: not UTF-8 (byte offset {err.start}: {err.reason}); "
+            f"{source}:{line}: not UTF-8 (byte offset {err.start}: {err.reason}); "
             "convert the file to UTF-8, e.g. with `iconv -t utf-8`"
         ) from None
-    return text.splitlines()
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    return decode_utf8(path.read_bytes(), path).splitlines()
 
 
 def _sentence_weight(path: Path, number: int, value: str) -> float:

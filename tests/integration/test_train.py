@@ -14,26 +14,12 @@ from tagger.data.datasets import load_splits
 from tagger.data.vocab import Vocabularies
 from tagger.evaluate import score_corpus
 from tagger.train import train
-from tests.conftest import ROOT, TINY_SENTENCES, write_conll
+from tests.conftest import TINY_SENTENCES, TINY_SYNTHETIC, write_conll
 
 pytestmark = pytest.mark.slow
 
-TINY_SYNTHETIC = ["data=synthetic", "data.num_sentences=60", "data.max_sentence_length=20", "model=tiny",
-                  "trainer=quick"]
-
-
-@pytest.fixture(scope="module")
-def synthetic_run(tmp_path_factory):
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        cfg = compose("train", overrides=TINY_SYNTHETIC + ["weighting=balanced", "trainer.eval_batch_size=1000"])
-    output_dir = tmp_path_factory.mktemp("run")
-    return cfg, output_dir, train(cfg, output_dir)
-
-
-def test_run_writes_every_file(synthetic_run):
-    cfg, output_dir, metrics = synthetic_run
+def test_run_writes_every_file(tiny_run):
+    cfg, output_dir, metrics = tiny_run
     assert sorted(p.name for p in (output_dir / "checkpoint").iterdir()) == ["config.yaml", "model.keras", "vocab.json"]
     assert json.loads((output_dir / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
     history = pd.read_csv(output_dir / "history.csv")
@@ -53,8 +39,8 @@ def test_run_writes_every_file(synthetic_run):
     assert sum(v["train_tokens"] * v["class_weight"] for v in weights.values()) / tokens == pytest.approx(1.0)
 
 
-def test_reloaded_checkpoint_reproduces_the_reported_scores(synthetic_run):
-    cfg, output_dir, metrics = synthetic_run
+def test_reloaded_checkpoint_reproduces_the_reported_scores(tiny_run):
+    cfg, output_dir, metrics = tiny_run
     model = keras.models.load_model(output_dir / "checkpoint" / "model.keras", compile=False)
     vocab = Vocabularies.load(output_dir / "checkpoint" / "vocab.json")
     splits = load_splits("synthetic", num_sentences=60, max_sentence_length=20)
@@ -63,9 +49,9 @@ def test_reloaded_checkpoint_reproduces_the_reported_scores(synthetic_run):
         assert rescored[key] == pytest.approx(metrics["test"][key], abs=1e-6)
 
 
-def test_validation_loss_is_the_weighted_token_mean(synthetic_run):
+def test_validation_loss_is_the_weighted_token_mean(tiny_run):
     """val_loss of the best epoch = sum(w * cross-entropy) / real dev tokens, with the training class weights."""
-    cfg, output_dir, metrics = synthetic_run
+    cfg, output_dir, metrics = tiny_run
     from tagger.data.encode import encode
     from tagger.model import predict_probabilities
 
@@ -141,7 +127,7 @@ def test_cli_trains_and_writes_into_the_run_directory(tmp_path):
 @pytest.mark.parametrize(
     "override, message",
     [("data.trian=x", "Could not override 'data.trian'"), ("weighting=balancd", "Could not find 'weighting/balancd'"),
-     ("data=conll", "Missing mandatory value: data.train"), ("data=conll data.train=nope.conll", "nope.conll: no such file")],
+     ("data=conll", "data=conll needs a training file: data.train=PATH"), ("data=conll data.train=nope.conll", "nope.conll: no such file")],
 )
 def test_cli_config_mistakes_get_hydras_message_not_a_traceback(tmp_path, override, message):
     result = run_cli(*override.split(), f"hydra.run.dir={tmp_path}/out", cwd=tmp_path)

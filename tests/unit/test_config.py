@@ -10,6 +10,7 @@ def test_default_config(compose):
     assert cfg.data.name == "hironsan"
     assert cfg.model.char_encoder.value == "lstm" and cfg.model.output_bias.value == "prior"
     assert cfg.trainer.monitor.value == "val_macro_f1"
+    assert cfg.weighting.scheme.value == "inverse_sqrt" and cfg.trainer.epochs == 50
 
 
 @pytest.mark.parametrize("option", WEIGHTINGS)

@@ -1,0 +1,101 @@
+"""Tag new text with a checkpoint: `python -m tagger.predict checkpoint=DIR input=FILE|- output=FILE|-`.
+
+Input: one token per line with a blank line between sentences (`input_format=conll`; only the
+first column is read), or one whitespace-tokenised sentence per line (`input_format=text`).
+Output: `token<TAB>tag` lines (plus the tag's probability with `output_probs=true`), a blank line
+after each sentence. Tokens are written exactly as read, and sentences are never cut: the model
+reads sentences of any length.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig
+
+from tagger.checkpoint import Checkpoint, load_checkpoint
+from tagger.cli import run_or_explain
+from tagger.data.encode import encode
+from tagger.data.readers import Corpus, decode_utf8
+from tagger.model import predict_probabilities
+from tagger.schema import register_configs
+
+log = logging.getLogger(__name__)
+register_configs()
+
+
+def read_sentences(text: str, input_format: str) -> list[list[str]]:
+    """Token lists from `text`.
+
+    >>> read_sentences("John O\\nsleeps\\n\\nHi", "conll"), read_sentences("John sleeps\\n\\nHi !", "text")
+    ([['John', 'sleeps'], ['Hi']], [['John', 'sleeps'], ['Hi', '!']])
+    """
+    if input_format == "text":
+        return [line.split() for line in text.splitlines() if line.strip()]
+    if input_format != "conll":
+        raise ValueError(f"input_format must be conll or text, got {input_format!r}")
+    sentences, words = [], []
+    for line in text.splitlines() + [""]:
+        if line.strip():
+            words.append(line.split()[0])
+        elif words:
+            sentences.append(words)
+            words = []
+    return sentences
+
+
+def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_size: int = 128):
+    """Per sentence, the predicted tags and their probabilities."""
+    placeholder = checkpoint.vocab.labels.items[0]  # tags are unknown; the encoder still fills label arrays
+    corpus = Corpus(sentences, [[placeholder] * len(s) for s in sentences])
+    data = encode(corpus, checkpoint.vocab, max_chars=checkpoint.max_chars, name="input")
+    labels = np.asarray(checkpoint.vocab.labels.items)
+    for probabilities in predict_probabilities(checkpoint.model, data, batch_size=batch_size):
+        best = probabilities.argmax(axis=-1)
+        yield labels[best].tolist(), probabilities[np.arange(len(best)), best].tolist()
+
+
+def format_conll(sentences, tagged, *, with_probabilities: bool = False) -> str:
+    lines = []
+    for words, (tags, probabilities) in zip(sentences, tagged):
+        for word, tag, probability in zip(words, tags, probabilities):
+            lines.append(f"{word}\t{tag}\t{probability:.4f}" if with_probabilities else f"{word}\t{tag}")
+        lines.append("")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def predict(cfg: DictConfig) -> int:
+    """Tag `cfg.input` into `cfg.output`; return the number of sentences."""
+    checkpoint = load_checkpoint(cfg.checkpoint)
+    if cfg.input == "-":
+        text = decode_utf8(sys.stdin.buffer.read(), "<stdin>")
+    else:
+        path = Path(cfg.input)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        text = decode_utf8(path.read_bytes(), path)
+    sentences = read_sentences(text, cfg.input_format.value)
+    if not sentences:
+        log.warning("%s: no sentences to tag", cfg.input)
+    output = format_conll(sentences, tag_sentences(checkpoint, sentences, batch_size=cfg.batch_size),
+                          with_probabilities=cfg.output_probs)
+    if cfg.output == "-":
+        sys.stdout.write(output)
+        sys.stdout.flush()
+    else:
+        Path(cfg.output).write_text(output, encoding="utf-8")
+    log.info("tagged %d sentences, %d tokens -> %s", len(sentences), sum(map(len, sentences)), cfg.output)
+    return len(sentences)
+
+
+@hydra.main(config_path="../configs", config_name="predict", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    run_or_explain(predict, cfg)
+
+
+if __name__ == "__main__":
+    main()

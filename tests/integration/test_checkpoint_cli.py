@@ -1,0 +1,94 @@
+"""A saved checkpoint used on its own: evaluate and predict in new processes, and broken checkpoints."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tagger.checkpoint import find_checkpoint_dir, load_checkpoint
+from tagger.data.vocab import Vocabularies, Vocabulary
+from tests.conftest import TINY_SENTENCES, write_conll
+
+pytestmark = pytest.mark.slow
+
+
+def run(module, *args, cwd, stdin=None):
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, input=stdin, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_evaluate_in_a_new_process_reproduces_the_training_report(tiny_run, tmp_path):
+    cfg, run_dir, metrics = tiny_run
+    result = run("tagger.evaluate", f"checkpoint={run_dir}", "data=synthetic", "data.num_sentences=60",
+                 "data.max_sentence_length=20", "split=test", f"hydra.run.dir={tmp_path}/eval", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    for key in ("macro_f1", "micro_f1", "weighted_f1", "accuracy", "oov_rate"):
+        assert evaluated["test"][key] == pytest.approx(metrics["test"][key], abs=1e-6)
+    for label, scores in metrics["test"]["per_label"].items():
+        assert evaluated["test"]["per_label"][label] == pytest.approx(scores, abs=1e-6)
+    assert "# Evaluation report" in (tmp_path / "eval" / "report.md").read_text()
+
+
+def test_evaluate_a_conll_file_with_entity_scores(tiny_run, tmp_path):
+    test_file = write_conll(tmp_path / "t.conll", [(["zz", "cue1", "abczz"], ["O", "O", "T1"])])
+    result = run("tagger.evaluate", f"checkpoint={tiny_run[1]}/checkpoint", "data=conll", f"data.test={test_file}",
+                 f"hydra.run.dir={tmp_path}/eval", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
+    evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert evaluated["run"]["tokens"] == 3 and evaluated["test"]["per_label"]["T1"]["support"] == 1
+    assert evaluated["test"]["oov_rate"] == pytest.approx(2 / 3)  # "zz" and "abczz" are not in the vocabulary
+
+
+def test_predict_text_from_stdin_prints_one_line_per_token(tiny_run, tmp_path):
+    result = run("tagger.predict", f"checkpoint={tiny_run[1]}", "input=-", "input_format=text", cwd=tmp_path,
+                 stdin="John lives in New York\n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert [line.split("\t")[0] for line in lines[:5]] == ["John", "lives", "in", "New", "York"]
+    assert lines[5:] == [""]
+    labels = set(Vocabularies.load(tiny_run[1] / "checkpoint" / "vocab.json").labels.items)
+    assert all(line.split("\t")[1] in labels for line in lines[:5])
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_predict_file_keeps_tokens_and_long_sentences_whole(tiny_run, tmp_path):
+    words = [f"Word{i}" for i in range(300)]  # longer than any training sentence
+    (tmp_path / "in.conll").write_text("\n".join(words) + "\n\nÉtoile\n", encoding="utf-8")
+    result = run("tagger.predict", f"checkpoint={tiny_run[1]}", "input=in.conll", "output=out.conll",
+                 "output_probs=true", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line.split("\t") for line in (tmp_path / "out.conll").read_text(encoding="utf-8").splitlines()]
+    assert [r[0] for r in rows if r != [""]] == words + ["Étoile"]
+    assert all(0 < float(r[2]) <= 1 for r in rows if r != [""])
+
+
+def test_run_directory_or_checkpoint_directory(tiny_run):
+    run_dir = tiny_run[1]
+    assert find_checkpoint_dir(run_dir) == find_checkpoint_dir(run_dir / "checkpoint") == run_dir / "checkpoint"
+
+
+def test_incomplete_checkpoint(tiny_run, tmp_path):
+    shutil.copytree(tiny_run[1] / "checkpoint", tmp_path / "ckpt")
+    (tmp_path / "ckpt" / "config.yaml").unlink()
+    with pytest.raises(FileNotFoundError, match="checkpoint is incomplete, missing config.yaml"):
+        load_checkpoint(tmp_path / "ckpt")
+    with pytest.raises(FileNotFoundError, match="no checkpoint here"):
+        load_checkpoint(tmp_path)
+
+
+def test_vocabulary_that_does_not_match_the_model(tiny_run, tmp_path):
+    shutil.copytree(tiny_run[1] / "checkpoint", tmp_path / "ckpt")
+    vocab = Vocabularies.load(tmp_path / "ckpt" / "vocab.json")
+    smaller = Vocabularies(Vocabulary(vocab.words.items[:-3]), vocab.chars, vocab.labels, vocab.lowercase)
+    smaller.save(tmp_path / "ckpt" / "vocab.json")
+    with pytest.raises(ValueError, match=r"vocab.json does not belong to model.keras \(words: vocabulary \d+, model \d+"):
+        load_checkpoint(tmp_path / "ckpt")
+
+
+def test_predict_missing_input_file_is_one_clear_line(tiny_run, tmp_path):
+    result = run("tagger.predict", f"checkpoint={tiny_run[1]}", "input=missing.txt", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "missing.txt: no such file" in result.stderr and "Traceback" not in result.stderr
