@@ -1,7 +1,9 @@
-"""Keras callbacks: dev scores every epoch, and a best-checkpoint writer that never leaves half a file."""
+"""Keras callbacks: dev scores every epoch, the best checkpoint with early stopping, per-epoch
+randomness, a resumable backup and throughput."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -10,9 +12,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from tagger.data.encode import Encoded
+from tagger.data.encode import BatchPlan, Encoded
 from tagger.metrics import format_scores, labels_of, score_tags
 from tagger.model import predict_probabilities
+from tagger.reports import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +50,23 @@ def save_atomically(model: keras.Model, path: Path) -> None:
 
 
 class BestCheckpoint(keras.callbacks.Callback):
-    """Saves the model whenever `monitor` improves; `best` and `best_epoch` (1-based) say when."""
+    """Saves the model whenever `monitor` improves, and stops training after `patience` epochs without.
 
-    def __init__(self, path: str | Path, *, monitor: str = "val_macro_f1", mode: str = "max"):
+    `best`, `best_epoch` (1-based) and `wait` are its whole state: `Backup` saves them and a
+    resumed run restores them.
+    """
+
+    def __init__(self, path: str | Path, *, monitor: str = "val_macro_f1", mode: str = "max",
+                 patience: int | None = None):
         super().__init__()
         if mode not in ("max", "min"):
             raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
-        self.path, self.monitor, self.mode = Path(path), monitor, mode
+        self.path, self.monitor, self.mode, self.patience = Path(path), monitor, mode, patience
         self.best = -np.inf if mode == "max" else np.inf
-        self.best_epoch = 0
+        self.best_epoch = self.wait = 0
+
+    def state(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -63,8 +74,75 @@ class BestCheckpoint(keras.callbacks.Callback):
             raise KeyError(f"monitored figure {self.monitor!r} is not in the logs; available: {sorted(logs or {})}")
         if (value > self.best) if self.mode == "max" else (value < self.best):
             log.info("epoch %d: %s improved to %.4f, saving %s", epoch + 1, self.monitor, value, self.path)
-            self.best, self.best_epoch = float(value), epoch + 1
+            self.best, self.best_epoch, self.wait = float(value), epoch + 1, 0
             save_atomically(self.model, self.path)
+        else:
+            self.wait += 1
+            if self.patience is not None and self.wait >= self.patience:
+                log.info("epoch %d: no %s improvement for %d epochs, stopping", epoch + 1, self.monitor, self.wait)
+                self.model.stop_training = True
+
+
+class EpochRandomness(keras.callbacks.Callback):
+    """Makes each epoch's randomness a function of (seed, epoch) alone: the batch plan's order and
+    every dropout mask. Keras keeps dropout's random state outside the saved weights; resetting
+    it at each epoch start lets a resumed run draw the masks an uninterrupted run would have."""
+
+    def __init__(self, plan: BatchPlan):
+        super().__init__()
+        self.plan = plan
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.plan.next_epoch = epoch
+        for variable in self.model.non_trainable_variables:
+            if variable.path.endswith("seed_generator_state"):
+                variable.assign(np.array([int(variable.numpy()[0]), epoch << 32], dtype=variable.dtype))
+
+
+class Backup(keras.callbacks.Callback):
+    """Everything needed to resume training, written after every epoch into `directory`.
+
+    The weights and optimizer variables go to files named by epoch; `state.json` (the next epoch,
+    the checkpoint's state, the file names) is written last, atomically, and older files are then
+    removed. A crash at any moment leaves a `state.json` that names complete files.
+    """
+
+    def __init__(self, directory: str | Path, checkpoint: BestCheckpoint):
+        super().__init__()
+        self.directory, self.checkpoint = Path(directory), checkpoint
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stem = f"epoch-{epoch + 1:04d}"
+        self.model.save_weights(self.directory / f"{stem}.weights.h5")
+        np.savez(self.directory / f"{stem}.optimizer.npz", *[v.numpy() for v in self.model.optimizer.variables])
+        state = {"next_epoch": epoch + 1, "files": stem, "checkpoint": self.checkpoint.state()}
+        write_atomically(self.directory / "state.json", json.dumps(state))
+        for path in self.directory.glob("epoch-*"):
+            if not path.name.startswith(stem):
+                path.unlink()
+
+    @staticmethod
+    def restore(directory: str | Path, model: keras.Model, checkpoint: BestCheckpoint) -> int:
+        """Load the last backup in `directory` into `model` and `checkpoint`; return the epoch to start
+        from (0 when there is none)."""
+        state_path = Path(directory) / "state.json"
+        if not state_path.is_file():
+            return 0
+        state = json.loads(state_path.read_text())
+        model.load_weights(Path(directory) / f"{state['files']}.weights.h5")
+        model.optimizer.build(model.trainable_variables)
+        with np.load(Path(directory) / f"{state['files']}.optimizer.npz") as saved:
+            values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        if len(values) != len(model.optimizer.variables):
+            raise ValueError(f"{directory}: the backup's optimizer has {len(values)} variables, this model's "
+                             f"{len(model.optimizer.variables)}: it belongs to another configuration")
+        for variable, value in zip(model.optimizer.variables, values):
+            variable.assign(value)
+        checkpoint.best, checkpoint.best_epoch, checkpoint.wait = (state["checkpoint"][k] for k in ("best", "best_epoch", "wait"))
+        log.info("resuming from %s after epoch %d (best %s %.4f at epoch %d)", directory, state["next_epoch"],
+                 checkpoint.monitor, checkpoint.best, checkpoint.best_epoch)
+        return state["next_epoch"]
 
 
 class Throughput(keras.callbacks.Callback):
@@ -74,7 +152,6 @@ class Throughput(keras.callbacks.Callback):
     def __init__(self, tokens_per_epoch: int):
         super().__init__()
         self.tokens_per_epoch = tokens_per_epoch
-        self.seconds: list[float] = []
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start, self._stop = time.perf_counter(), None
@@ -83,6 +160,5 @@ class Throughput(keras.callbacks.Callback):
         self._stop = self._stop or time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append((self._stop or time.perf_counter()) - self._start)
         if logs is not None:
-            logs["train_tokens_per_s"] = self.tokens_per_epoch / self.seconds[-1]
+            logs["train_tokens_per_s"] = self.tokens_per_epoch / ((self._stop or time.perf_counter()) - self._start)

@@ -1,12 +1,14 @@
 """Train a tagger: `python -m tagger.train [group=option ...] [key=value ...]` (Hydra).
 
 The run directory receives checkpoint/ (model.keras, vocab.json, config.yaml), history.csv,
-metrics.json and report.md.
+metrics.json and report.md. While training, backup/ holds the last epoch's state: the same
+command with the same `hydra.run.dir` resumes an interrupted run from there.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -14,20 +16,21 @@ from pathlib import Path
 import hydra
 import keras
 import numpy as np
+import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from tagger import weighting
-from tagger.callbacks import BestCheckpoint, DevScores, Throughput
+from tagger.callbacks import Backup, BestCheckpoint, DevScores, EpochRandomness, Throughput
 from tagger.cli import run_or_explain
 from tagger.data.datasets import load_splits
-from tagger.data.encode import encode, make_dataset
+from tagger.data.encode import BatchPlan, encode, make_dataset
 from tagger.data.vocab import Vocabularies
 from tagger.evaluate import score_corpus
 from tagger.losses import TokenLoss
 from tagger.metrics import format_scores, headline, is_span_labelling
 from tagger.model import build_tagger
-from tagger.reports import label_table, write_metrics, write_report
+from tagger.reports import label_table, write_atomically, write_metrics, write_report
 from tagger.schema import loader_options, register_configs
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,13 @@ def start_clean(seed: int, *, deterministic: bool) -> None:
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+
+
+def keep_history_rows(path: Path, epochs: int) -> None:
+    """Cut history.csv back to its first `epochs` rows (a resumed run rewrites the later ones)."""
+    if path.is_file():
+        lines = path.read_text().splitlines(keepends=True)
+        write_atomically(path, "".join(lines[: epochs + 1]))
 
 
 def train(cfg: DictConfig, output_dir: Path) -> dict:
@@ -104,25 +114,34 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     vocab.save(checkpoint_dir / "vocab.json")
     OmegaConf.save(cfg, checkpoint_dir / "config.yaml", resolve=True)
     mode = "min" if monitor == "val_loss" else "max"
-    checkpoint = BestCheckpoint(checkpoint_dir / "model.keras", monitor=monitor, mode=mode)
-    throughput = Throughput(real_tokens)
+    checkpoint = BestCheckpoint(checkpoint_dir / "model.keras", monitor=monitor, mode=mode,
+                                patience=cfg.trainer.patience)
+    backup_dir, history_path = output_dir / "backup", output_dir / "history.csv"
+    initial_epoch = Backup.restore(backup_dir, model, checkpoint)
+    if initial_epoch:
+        keep_history_rows(history_path, initial_epoch)
+    plan = BatchPlan(train_data.lengths, cfg.trainer.batch_size, seed=cfg.seed, bucketing=cfg.trainer.bucketing)
     callbacks = [
+        EpochRandomness(plan),
         DevScores(dev_data, splits.dev.tags, labels, batch_size=cfg.trainer.eval_batch_size),
-        throughput,
+        Throughput(real_tokens),
         checkpoint,
-        keras.callbacks.CSVLogger(str(output_dir / "history.csv")),
+        keras.callbacks.CSVLogger(str(history_path), append=initial_epoch > 0),
+        Backup(backup_dir, checkpoint),
     ]
-    if cfg.trainer.patience is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=cfg.trainer.patience))
-    order = np.argsort(dev_data.lengths, kind="stable")
+    stopped_early = checkpoint.patience is not None and checkpoint.wait >= checkpoint.patience
     started = time.perf_counter()
-    history = model.fit(
-        make_dataset(train_data, train_weights, batch_size=cfg.trainer.batch_size, shuffle=True, seed=cfg.seed,
-                     bucketing=cfg.trainer.bucketing),
-        validation_data=make_dataset(dev_data, dev_weights, batch_size=cfg.trainer.eval_batch_size, order=order),
-        epochs=cfg.trainer.epochs, callbacks=callbacks, verbose=cfg.trainer.verbose, shuffle=False,
-    )
+    if initial_epoch < cfg.trainer.epochs and not stopped_early:
+        model.fit(
+            make_dataset(train_data, train_weights, batch_size=cfg.trainer.batch_size, plan=plan),
+            validation_data=make_dataset(dev_data, dev_weights, batch_size=cfg.trainer.eval_batch_size,
+                                         order=np.argsort(dev_data.lengths, kind="stable")),
+            epochs=cfg.trainer.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+            verbose=cfg.trainer.verbose, shuffle=False,
+        )
     train_seconds = time.perf_counter() - started
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    history = pd.read_csv(history_path)
 
     best_model = keras.models.load_model(checkpoint_dir / "model.keras", compile=False)
     scored = {"dev": score_corpus(best_model, splits.dev, vocab, max_chars=cfg.data.max_chars,
@@ -134,8 +153,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
         "run": {
             "data": data_options["name"], "weighting": w.scheme.value, "seed": cfg.seed, "monitor": monitor,
             "best_value": checkpoint.best, "best_epoch": checkpoint.best_epoch,
-            "epochs_run": len(history.history["loss"]), "train_seconds": round(train_seconds, 2),
-            "train_tokens_per_s": round(real_tokens * len(throughput.seconds) / sum(throughput.seconds), 1),
+            "epochs_run": len(history), "train_seconds": round(train_seconds, 2),
+            "train_tokens_per_s": round(len(history) / (1 / history["train_tokens_per_s"]).sum(), 1),
         },
         "train_labels": labels_and_weights.to_dict(orient="index"),
         **scored,

@@ -73,53 +73,63 @@ def encode(corpus: Corpus, vocab: Vocabularies, *, max_len: int | None = None, m
                    np.asarray(corpus.weights, dtype=np.float32))
 
 
-def _trim(features, *rest):
-    """Cut one padded sentence to its own length and its own longest word."""
-    import tensorflow as tf
+class BatchPlan:
+    """Batches of sentence indices, epoch by epoch; each epoch's order depends on (seed, epoch) alone.
 
-    length = features.pop("length")
-    chars = features["chars"][:length]
-    word_len = tf.reduce_max(tf.math.count_nonzero(chars, axis=-1, dtype=tf.int32))
-    trimmed = {"words": features["words"][:length], "chars": chars[:, : tf.maximum(word_len, 1)]}
-    return (trimmed, *(r[:length] for r in rest)) if rest else trimmed
-
-
-def bucket_boundaries(lengths: np.ndarray, num_buckets: int = 8) -> list[int]:
-    """Sentence-length boundaries that put about as many sentences in each bucket.
-
-    >>> bucket_boundaries(np.arange(1, 101), num_buckets=4)
-    [27, 52, 77]
+    With `bucketing`, the shuffled sentences are sorted by length within chunks of 50 batches, cut
+    into batches and the batches shuffled: each batch holds sentences of similar length. Because
+    no state carries over from one epoch to the next, a run resumed at epoch k sees the same
+    batches as a run that never stopped. Called as a generator (by tf.data, once per epoch), it
+    yields the batches of epoch `next_epoch` and advances it.
     """
-    quantiles = np.quantile(lengths, np.linspace(0, 1, num_buckets + 1)[1:-1], method="higher")
-    return sorted({int(q) + 1 for q in quantiles})
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, *, seed: int = 0, bucketing: bool = True):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.lengths, self.batch_size, self.seed, self.bucketing = np.asarray(lengths), batch_size, seed, bucketing
+        self.next_epoch = 0
+
+    def batches(self, epoch: int) -> list[np.ndarray]:
+        rng = np.random.default_rng([self.seed, epoch])
+        order = rng.permutation(len(self.lengths))
+        if self.bucketing:
+            chunk = 50 * self.batch_size
+            order = np.concatenate([part[np.argsort(self.lengths[part], kind="stable")]
+                                    for part in np.split(order, range(chunk, len(order), chunk))])
+        batches = np.split(order, range(self.batch_size, len(order), self.batch_size))
+        return [batches[i] for i in rng.permutation(len(batches))] if self.bucketing else batches
+
+    def __call__(self):
+        epoch, self.next_epoch = self.next_epoch, self.next_epoch + 1
+        yield from self.batches(epoch)
 
 
 def make_dataset(data: Encoded, sample_weights: np.ndarray | None = None, *, batch_size: int,
-                 shuffle: bool = False, seed: int = 0, bucketing: bool = True, order=None):
+                 plan: BatchPlan | None = None, order=None):
     """A tf.data pipeline of `({"words", "chars"}, labels, sample_weights)` batches.
 
-    Each batch is padded to its own longest sentence and word. With `bucketing`, shuffled
-    sentences are grouped with others of similar length first. Without `sample_weights` the
-    elements are features only (for prediction); `order` picks and orders the sentences.
+    Each batch is padded to its own longest sentence and word. Batches follow `plan` (training),
+    or else `order` (default: corpus order) cut into runs of `batch_size`. Without
+    `sample_weights` the elements are the features alone (for prediction).
     """
     import tensorflow as tf
 
-    index = np.arange(len(data.lengths)) if order is None else np.asarray(order)
-    features = {"words": data.words[index], "chars": data.chars[index], "length": data.lengths[index]}
-    elements = features if sample_weights is None else (features, data.labels[index], sample_weights[index].astype(np.float32))
-    dataset = tf.data.Dataset.from_tensor_slices(elements)
-    if shuffle:
-        dataset = dataset.shuffle(len(index), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(_trim, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    padding = {"words": 0, "chars": 0}
-    if sample_weights is not None:
-        padding = (padding, PAD_LABEL, 0.0)
-    if bucketing and shuffle:
-        boundaries = bucket_boundaries(data.lengths[index])
-        dataset = dataset.bucket_by_sequence_length(
-            lambda x, *_: tf.shape(x["words"])[0], boundaries, [batch_size] * (len(boundaries) + 1),
-            padding_values=padding,
-        )
+    if plan is None:
+        index = np.arange(len(data.lengths)) if order is None else np.asarray(order)
+        batches = tf.data.Dataset.from_tensor_slices(index).batch(batch_size)
     else:
-        dataset = dataset.padded_batch(batch_size, padding_values=padding)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+        batches = tf.data.Dataset.from_generator(plan, output_signature=tf.TensorSpec([None], tf.int64))
+    words, chars, lengths = tf.constant(data.words), tf.constant(data.chars), tf.constant(data.lengths)
+    labels = tf.constant(data.labels)
+    weights = None if sample_weights is None else tf.constant(sample_weights, tf.float32)
+
+    def gather(index):
+        seq_len = tf.reduce_max(tf.gather(lengths, index))
+        batch_chars = tf.gather(chars, index)[:, :seq_len]
+        word_len = tf.maximum(tf.reduce_max(tf.math.count_nonzero(batch_chars, axis=-1, dtype=tf.int32)), 1)
+        features = {"words": tf.gather(words, index)[:, :seq_len], "chars": batch_chars[:, :, :word_len]}
+        if weights is None:
+            return features
+        return features, tf.gather(labels, index)[:, :seq_len], tf.gather(weights, index)[:, :seq_len]
+
+    return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

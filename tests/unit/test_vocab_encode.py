@@ -3,7 +3,7 @@ import logging
 import numpy as np
 import pytest
 
-from tagger.data.encode import PAD_LABEL, encode, make_dataset
+from tagger.data.encode import PAD_LABEL, BatchPlan, encode, make_dataset
 from tagger.data.readers import Corpus
 from tagger.data.vocab import PAD, UNK, Vocabularies, Vocabulary
 
@@ -66,7 +66,7 @@ def test_batches_are_padded_to_their_own_longest_sentence_and_word():
     corpus = Corpus(tokens, [["O"] * len(s) for s in tokens])
     vocab = Vocabularies.build(corpus.tokens, corpus.tags)
     data = encode(corpus, vocab)
-    weights = np.ones(data.words.shape, np.float32)
+    weights = data.mask.astype(np.float32)  # 0 on padding, as temporal_sample_weights gives
     batches = list(make_dataset(data, weights, batch_size=2, order=[0, 2, 1, 3]))
     (x0, y0, w0), (x1, y1, w1) = batches
     assert x0["words"].shape == (2, 3) and x0["chars"].shape == (2, 3, 1)
@@ -74,14 +74,32 @@ def test_batches_are_padded_to_their_own_longest_sentence_and_word():
     assert y0.numpy()[0].tolist() == [0, 0, PAD_LABEL] and w0.numpy()[0].tolist() == [1, 1, 0]
 
 
-def test_bucketed_shuffled_batches_cover_every_sentence_once():
+@pytest.mark.parametrize("bucketing", [True, False])
+def test_planned_batches_cover_every_sentence_once(bucketing):
     lengths = np.random.default_rng(0).integers(1, 60, size=200)
     corpus = Corpus([[f"w{i}"] * n for i, n in enumerate(lengths)], [["O"] * n for n in lengths])
     data = encode(corpus, Vocabularies.build(corpus.tokens, corpus.tags))
-    weights = np.ones(data.words.shape, np.float32)
+    weights = data.mask.astype(np.float32)  # 0 on padding, as temporal_sample_weights gives
+    plan = BatchPlan(data.lengths, 16, seed=1, bucketing=bucketing)
     seen, padding = [], 0
-    for x, y, w in make_dataset(data, weights, batch_size=16, shuffle=True, seed=1):
+    for x, y, w in make_dataset(data, weights, batch_size=16, plan=plan):
         seen += [int(row[0]) for row in x["words"].numpy()]
         padding += int((w.numpy() == 0).sum())
     assert sorted(seen) == sorted(data.words[:, 0].tolist())
-    assert padding < 0.1 * lengths.sum()  # bucketing keeps padding small (unbucketed random batches: ~40 %)
+    assert plan.next_epoch == 1
+    if bucketing:
+        assert padding < 0.1 * lengths.sum()  # random batches of these lengths: ~40 % padding
+    else:
+        assert padding > 0.3 * lengths.sum()
+
+
+def test_batch_plan_depends_on_seed_and_epoch_only():
+    lengths = np.arange(1, 101)
+    plan = BatchPlan(lengths, 8, seed=5)
+    first = [b.tolist() for b in plan.batches(3)]
+    assert first == [b.tolist() for b in BatchPlan(lengths, 8, seed=5).batches(3)]
+    assert first != [b.tolist() for b in plan.batches(4)]
+    assert first != [b.tolist() for b in BatchPlan(lengths, 8, seed=6).batches(3)]
+    assert sorted(i for b in first for i in b) == list(range(100)) and len(first) == 13
+    plan.next_epoch = 3
+    assert [b.tolist() for b in plan()] == first and plan.next_epoch == 4
