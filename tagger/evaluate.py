@@ -1,27 +1,31 @@
-"""Score a saved checkpoint on any data: `python -m tagger.evaluate checkpoint=PATH [data=...] [split=test]`.
+"""Score saved checkpoints on any data: `python -m tagger.evaluate checkpoint=PATH [data=...] [split=test]`.
 
-Writes metrics.json and report.md into its own Hydra run directory.
+PATH is a checkpoint directory, a training run directory, or a multirun directory (every run
+inside is scored and one table written). Writes metrics.json, report.md and the confusion matrix
+(CSV and PNG) into its own Hydra run directory.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
 import hydra
 import keras
+import pandas as pd
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from tagger.checkpoint import load_checkpoint
+from tagger.checkpoint import find_checkpoint_dir, load_checkpoint
 from tagger.cli import run_or_explain
 from tagger.data.datasets import load_split
 from tagger.data.encode import encode
 from tagger.data.readers import Corpus
 from tagger.data.vocab import UNK, Vocabularies
-from tagger.metrics import format_scores, labels_of, score_tags
+from tagger.metrics import OUTSIDE, format_scores, headline, labels_of, score_tags
 from tagger.model import predict_probabilities
-from tagger.reports import write_metrics, write_report
+from tagger.reports import write_atomically, write_confusion, write_metrics, write_report
 from tagger.schema import loader_options, register_configs
 
 log = logging.getLogger(__name__)
@@ -29,38 +33,107 @@ register_configs()
 
 
 def score_corpus(model: keras.Model, corpus: Corpus, vocab: Vocabularies, *, max_chars: int | None = None,
-                 batch_size: int = 128, name: str = "corpus") -> dict:
-    """Scores of `model` on every token of `corpus` (sentences are never cut for scoring)."""
+                 batch_size: int = 128, name: str = "corpus", strict: bool = False,
+                 unknown_labels: str | None = None) -> dict:
+    """Scores of `model` on every token of `corpus` (sentences are never cut for scoring), with the
+    share of tokens outside the word vocabulary (`oov_rate`).
+
+    Gold labels the model does not know are scored as given (they count as misses) unless
+    `unknown_labels` says otherwise: `error` refuses them, `as_o` scores them as `O`, `ignore`
+    leaves their tokens out of the scores.
+    """
     data = encode(corpus, vocab, max_chars=max_chars, name=name)
     predicted = labels_of(predict_probabilities(model, data, batch_size=batch_size), vocab.labels.items)
-    scores = score_tags(corpus.tags, predicted, vocab.labels.items)
+    gold, predicted = resolve_unknown_labels(corpus.tags, predicted, vocab.labels.items, unknown_labels, name=name)
+    scores = score_tags(gold, predicted, vocab.labels.items, strict=strict)
     scores["oov_rate"] = float((data.words[data.mask] == UNK).mean()) if data.mask.any() else 0.0
     return scores
 
 
-def evaluate(cfg: DictConfig, output_dir: Path) -> dict:
-    """Score the checkpoint `cfg.checkpoint` on split `cfg.split` of `cfg.data`; write metrics.json and report.md."""
-    checkpoint = load_checkpoint(cfg.checkpoint)
-    options = loader_options(cfg.data)
-    corpus = load_split(options.pop("name"), cfg.split, **options)
+def resolve_unknown_labels(gold, predicted, known, policy: str | None, *, name: str = "corpus"):
+    """Apply the `unknown_labels` policy (None, error, as_o, ignore) to gold tags the model does not know."""
+    known = set(known)
+    unknown = Counter(tag for sentence in gold for tag in sentence if tag not in known)
+    if not unknown or policy is None:
+        return gold, predicted
+    if policy == "error":
+        raise ValueError(f"{name}: labels the checkpoint was not trained on (tokens: {dict(unknown)}); "
+                         "score them as O with unknown_labels=as_o, or leave them out with unknown_labels=ignore")
+    if policy == "as_o":
+        if OUTSIDE not in known:
+            raise ValueError(f"unknown_labels=as_o needs an {OUTSIDE!r} label, and the checkpoint has none")
+        log.warning("%s: scoring labels the checkpoint does not know as O (tokens: %s)", name, dict(unknown))
+        return [[t if t in known else OUTSIDE for t in s] for s in gold], predicted
+    if policy == "ignore":
+        log.warning("%s: leaving out tokens with labels the checkpoint does not know (tokens: %s)", name, dict(unknown))
+        kept = [[(g, p) for g, p in zip(gs, ps) if g in known] for gs, ps in zip(gold, predicted)]
+        return [[g for g, _ in s] for s in kept], [[p for _, p in s] for s in kept]
+    raise ValueError(f"unknown_labels must be error, as_o or ignore, got {policy!r}")
+
+
+def find_runs(path: str | Path) -> list[Path]:
+    """The checkpoint directories under `path`: itself, its checkpoint/, or those of a multirun's jobs."""
+    path = Path(path)
+    try:
+        return [find_checkpoint_dir(path)]
+    except FileNotFoundError:
+        runs = sorted((p.parent for p in path.glob("*/checkpoint")),
+                      key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else p.name))
+        if not runs:
+            raise
+        return [run / "checkpoint" for run in runs]
+
+
+def evaluate_checkpoint(path: Path, corpus: Corpus, cfg: DictConfig, output_dir: Path) -> dict:
+    """Score one checkpoint and write its files into `output_dir`."""
+    checkpoint = load_checkpoint(path)
     scores = score_corpus(checkpoint.model, corpus, checkpoint.vocab, max_chars=checkpoint.max_chars,
-                          batch_size=cfg.batch_size, name=cfg.split)
+                          batch_size=cfg.batch_size, name=cfg.split, strict=cfg.entity_strict,
+                          unknown_labels=cfg.unknown_labels.value)
     metrics = {
         "run": {"checkpoint": str(checkpoint.path), "data": cfg.data.name, "split": cfg.split,
-                "sentences": len(corpus), "tokens": corpus.num_tokens, "oov_rate": round(scores["oov_rate"], 4)},
+                "sentences": len(corpus), "tokens": corpus.num_tokens, "oov_rate": round(scores["oov_rate"], 4),
+                "entity_mode": "strict" if cfg.entity_strict else "conlleval"},
         cfg.split: scores,
     }
     output_dir.mkdir(parents=True, exist_ok=True)
     write_metrics(output_dir / "metrics.json", metrics)
     write_report(output_dir / "report.md", metrics, title="Evaluation report")
+    write_confusion(output_dir, scores, cfg.split)
     log.info("%s scores of %s (%d sentences, %d tokens, OOV rate %.2f %%):\n%s", cfg.split, checkpoint.path,
              len(corpus), corpus.num_tokens, 100 * scores["oov_rate"], format_scores(scores))
     return metrics
 
 
+def evaluate(cfg: DictConfig, output_dir: Path) -> dict:
+    """Score every checkpoint found at `cfg.checkpoint` on split `cfg.split` of `cfg.data`.
+
+    One checkpoint: its files go into `output_dir`. Several (a multirun): each run's files go into
+    `output_dir/NAME/`, and `runs.csv` has one row per run. Returns the metrics of the first run,
+    with `runs` (the table's rows) for several.
+    """
+    runs = find_runs(cfg.checkpoint)
+    options = loader_options(cfg.data)
+    corpus = load_split(options.pop("name"), cfg.split, **options)
+    if len(runs) == 1:
+        return evaluate_checkpoint(runs[0], corpus, cfg, output_dir)
+    rows, first = [], None
+    for path in runs:
+        metrics = evaluate_checkpoint(path, corpus, cfg, output_dir / path.parent.name)
+        first = first or metrics
+        overrides = path.parent / ".hydra" / "overrides.yaml"
+        rows.append({"run": path.parent.name,
+                     "overrides": " ".join(OmegaConf.load(overrides)) if overrides.is_file() else "",
+                     **headline(metrics[cfg.split]), "oov_rate": metrics[cfg.split]["oov_rate"]})
+    table = pd.DataFrame(rows)
+    write_atomically(output_dir / "runs.csv", table.to_csv(index=False))
+    log.info("%s scores of %d runs:\n%s", cfg.split, len(rows), table.to_string(index=False, float_format="%.4f"))
+    return {**first, "runs": rows}
+
+
 @hydra.main(config_path="../configs", config_name="evaluate", version_base="1.3")
 def main(cfg: DictConfig) -> float:
-    """Evaluate, and return the macro-F1 of the scored split."""
+    """Evaluate, and return the macro-F1 of the scored split (of the first run)."""
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     return run_or_explain(lambda c: evaluate(c, output_dir)[c.split]["macro_f1"], cfg)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from seqeval.metrics import classification_report as entity_report
 from seqeval.scheme import IOB2, IOBES
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 OUTSIDE = "O"
 _SPAN_LABEL = re.compile(r"^[BIESLU]-.+$")
@@ -35,7 +35,8 @@ def _flat(sentences: Sequence[Sequence[str]]) -> list[str]:
 
 def token_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
                  labels: Sequence[str] = ()) -> dict:
-    """Per-label precision/recall/F1/support and their averages over the labels of interest.
+    """Per-label precision/recall/F1/support, their averages over the labels of interest, and the
+    confusion matrix (rows gold, columns predicted).
 
     `labels` fixes the order of the per-label table (labels from the data are appended).
     """
@@ -56,6 +57,8 @@ def token_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str
         else:
             scores[f"{average}_precision"] = scores[f"{average}_recall"] = scores[f"{average}_f1"] = 0.0
     scores["per_label"] = per_label
+    counts = confusion_matrix(y_true, y_pred, labels=ordered) if y_true else np.zeros((len(ordered),) * 2, int)
+    scores["confusion"] = {"labels": ordered, "counts": counts.tolist()}
     return scores
 
 

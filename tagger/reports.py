@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tagger.metrics import headline, per_label_table
@@ -49,3 +50,36 @@ def write_report(path: Path, metrics: dict, labels: pd.DataFrame | None = None, 
     if labels is not None:
         lines += ["## Training labels and class weights", "", labels.to_markdown(floatfmt=".4g"), ""]
     write_atomically(path, "\n".join(lines))
+
+
+def write_confusion(directory: Path, scores: dict, split: str) -> None:
+    """confusion_SPLIT.csv (token counts, rows gold, columns predicted) and confusion_SPLIT.png, a heat map
+    coloured by the share of each gold label's tokens (so rare labels show), annotated with counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels, counts = scores["confusion"]["labels"], np.asarray(scores["confusion"]["counts"])
+    table = pd.DataFrame(counts, index=pd.Index(labels, name="gold"), columns=pd.Index(labels, name="predicted"))
+    write_atomically(directory / f"confusion_{split}.csv", table.to_csv())
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = 2 + 0.45 * len(labels)
+    figure, axes = plt.subplots(figsize=(size + 1.5, size))
+    image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    axes.set_xticks(range(len(labels)), labels, rotation=90)
+    axes.set_yticks(range(len(labels)), labels)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("gold")
+    axes.set_title(f"{split}: share of each gold label's tokens")
+    if len(labels) <= 30:
+        for (i, j), count in np.ndenumerate(counts):
+            if count:
+                axes.text(j, i, str(count), ha="center", va="center", fontsize=7,
+                          color="white" if shares[i, j] > 0.5 else "black")
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    figure.tight_layout()
+    temporary = directory / f".confusion_{split}.partial.png"
+    figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+    os.replace(temporary, directory / f"confusion_{split}.png")

@@ -42,6 +42,12 @@ class InputFormat(Enum):
     text = "text"  # one whitespace-tokenised sentence per line
 
 
+class UnknownLabels(Enum):
+    error = "error"  # refuse gold labels the checkpoint was not trained on, listing them
+    as_o = "as_o"  # score them as O
+    ignore = "ignore"  # leave their tokens out of the scores
+
+
 class LossName(Enum):
     crossentropy = "crossentropy"
     focal = "focal"
@@ -77,6 +83,7 @@ class FilesData(DataConfig):
     format: str = "auto"  # auto (from the suffix: .conllu, .csv, .tsv, else CoNLL), conll, conllu, csv
     token_column: int = 0  # CoNLL columns, 0-based; negative counts from the end
     tag_column: int = -1
+    strict_columns: bool = True  # CoNLL: every line has as many columns as the first
     tag_field: str = "upos"  # CoNLL-U: upos or xpos
     sentence_header: str = "Sentence #"  # CSV/TSV column names
     token_header: str = "Word"
@@ -157,6 +164,8 @@ class EvaluateConfig:
     checkpoint: str = MISSING  # a checkpoint directory or a training run directory
     data: DataConfig = MISSING
     split: str = "test"  # which split of `data` to score: train, dev or test
+    unknown_labels: UnknownLabels = UnknownLabels.error
+    entity_strict: bool = False  # entity spans by strict IOB2/IOBES rules instead of conlleval's
     batch_size: int = 128
 
 

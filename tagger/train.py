@@ -30,7 +30,7 @@ from tagger.evaluate import score_corpus
 from tagger.losses import TokenLoss
 from tagger.metrics import format_scores, headline, is_span_labelling
 from tagger.model import build_tagger
-from tagger.reports import label_table, write_atomically, write_metrics, write_report
+from tagger.reports import label_table, write_atomically, write_confusion, write_metrics, write_report
 from tagger.schema import loader_options, register_configs
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     write_metrics(output_dir / "metrics.json", metrics)
     write_report(output_dir / "report.md", metrics, labels_and_weights)
     final_split = "test" if "test" in scored else "dev"
+    write_confusion(output_dir, scored[final_split], final_split)
     log.info("best epoch %d (%s=%.4f); %s scores of the best checkpoint:\n%s", checkpoint.best_epoch, monitor,
              checkpoint.best, final_split, format_scores(scored[final_split]))
     log.info("run files in %s; %s", output_dir, headline(scored[final_split]))

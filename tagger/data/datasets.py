@@ -52,7 +52,7 @@ def hironsan_path() -> Path:
 
 def load_hironsan() -> Splits:
     """The Japanese IOB2 NER corpus of `hironsancorpus` (MIT): 500 sentences, split 80/10/10 by order."""
-    return split_by_order(read_conll(hironsan_path(), token_column=0, tag_column=-1))
+    return split_by_order(read_conll(hironsan_path(), token_column=0, tag_column=-1, strict_columns=False))
 
 
 def load_files(

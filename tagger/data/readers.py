@@ -114,16 +114,19 @@ def _is_comment(line: str) -> bool:
     return line.rstrip() == "#" or line.startswith("# ")
 
 
-def read_conll(path: str | Path, *, token_column: int = 0, tag_column: int = -1) -> Corpus:
-    """Read a CoNLL column file: whitespace-separated columns, a blank line between sentences.
+def read_conll(path: str | Path, *, token_column: int = 0, tag_column: int = -1, strict_columns: bool = True) -> Corpus:
+    """Read a CoNLL column file: one token per line, a blank line between sentences.
 
-    `-DOCSTART-` lines and comments are skipped: a comment is a line that is `#` or starts with
-    `# `, before a sentence's first token (so hashtag tokens such as `#NFL O` are kept).
-    `# weight = W` sets the next sentence's weight. Lines may have different numbers of columns
-    as long as both chosen columns exist.
+    A line with a tab is split at tabs (a token may then hold spaces), any other line at runs of
+    whitespace. With `strict_columns`, every line must have as many columns as the first token
+    line (a token split by a stray space would otherwise shift the tag column silently);
+    without, a line needs only the two chosen columns. `-DOCSTART-` lines and comments are
+    skipped: a comment is a line that is `#` or starts with `# `, before a sentence's first token
+    (so hashtag tokens such as `#NFL O` are kept). `# weight = W` sets the next sentence's weight.
     """
     path = Path(path)
     needed = max(token_column, tag_column) + 1 if tag_column >= 0 else max(token_column + 1, -tag_column, 2)
+    first_columns = None  # (line number, column count) of the first token line
     tokens, tags, weights = [], [], []
     words, labels, weight = [], [], 1.0
     skipped = {"-DOCSTART- lines": 0, "comment lines": 0}
@@ -144,14 +147,21 @@ def read_conll(path: str | Path, *, token_column: int = 0, tag_column: int = -1)
             if match:
                 weight = _sentence_weight(path, number, match.group(1))
             continue
-        columns = line.split()
+        columns = [c.strip() for c in line.strip().split("\t")] if "\t" in line else line.split()
         if columns[0] == "-DOCSTART-":
             skipped["-DOCSTART- lines"] += 1
             continue
         if len(columns) < needed:
             raise ValueError(
-                f"{path}:{number}: expected at least {needed} whitespace-separated columns "
+                f"{path}:{number}: expected at least {needed} columns "
                 f"(token column {token_column}, tag column {tag_column}), found {len(columns)}: {line!r}"
+            )
+        first_columns = first_columns or (number, len(columns))
+        if strict_columns and len(columns) != first_columns[1]:
+            raise ValueError(
+                f"{path}:{number}: expected {first_columns[1]} columns like line {first_columns[0]}, found "
+                f"{len(columns)}: {line!r} (a token with a space in a space-separated file? Use tabs, or "
+                "data.strict_columns=false for files whose lines differ)"
             )
         words.append(columns[token_column])
         labels.append(columns[tag_column])
@@ -214,33 +224,43 @@ def read_csv(
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     separator = separator or ("\t" if path.suffix.lower() == ".tsv" else ",")
+    decode_utf8(path.read_bytes(), path)
     try:
-        table = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: not UTF-8 (byte offset {err.start}: {err.reason})") from None
+        # header=None: the header is row 0 and every row must have its number of fields (pandas would
+        # otherwise turn the first column of longer rows into an index)
+        rows = pd.read_csv(path, sep=separator, header=None, dtype=str, keep_default_na=False,
+                           skip_blank_lines=False, encoding="utf-8-sig")
     except pd.errors.ParserError as err:
         raise ValueError(f"{path}: cannot parse as a table: {err}") from None
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path}: empty file; expected a header row with columns "
                          f"{sentence_header!r}, {token_header!r}, {tag_header!r}") from None
+    table = rows.iloc[1:].set_axis(rows.iloc[0].fillna("").tolist(), axis=1)
+    table.index = table.index + 1  # line numbers (the header is line 1), for error messages
     wanted = [sentence_header, token_header, tag_header] + ([weight_header] if weight_header else [])
     missing = [c for c in wanted if c not in table.columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; the file has columns {list(table.columns)}")
+    blank = table.isna().all(axis=1) | (table == "").all(axis=1)
+    skipped = {"blank lines": int(blank.sum())} if blank.any() else {}
+    table = table[~blank]
+    short = table.index[table.isna().any(axis=1)]
+    if len(short):
+        raise ValueError(f"{path}:{short[0]}: expected {len(table.columns)} fields like the header, found fewer")
     if table.empty:
         raise ValueError(f"{path}: no rows after the header")
-    first_row = 2  # line number of the first data row: the header is line 1
     if table[sentence_header].iloc[0] == "":
-        raise ValueError(f"{path}:{first_row}: the first row needs a sentence id in column {sentence_header!r}")
+        raise ValueError(f"{path}:{table.index[0]}: the first row needs a sentence id in column {sentence_header!r}")
     sentence_ids = table[sentence_header].replace("", np.nan).ffill()
-    empty_tags = table.index[table[tag_header] == ""]
-    if len(empty_tags):
-        raise ValueError(f"{path}:{empty_tags[0] + first_row}: empty tag in column {tag_header!r}")
+    for column in (token_header, tag_header):
+        empty = table.index[table[column] == ""]
+        if len(empty):
+            raise ValueError(f"{path}:{empty[0]}: empty value in column {column!r}")
     tokens, tags, weights = [], [], []
-    for _, rows in table.groupby(sentence_ids, sort=False):
+    sentence_runs = (sentence_ids != sentence_ids.shift()).cumsum()  # a repeated id elsewhere is a new sentence
+    for _, rows in table.groupby(sentence_runs, sort=False):
         tokens.append(rows[token_header].tolist())
         tags.append(rows[tag_header].tolist())
         if weight_header:
-            line = rows.index[0] + first_row
-            weights.append(_sentence_weight(path, line, rows[weight_header].iloc[0]))
-    return _finish(path, Corpus(tokens, tags, weights), {})
+            weights.append(_sentence_weight(path, rows.index[0], rows[weight_header].iloc[0]))
+    return _finish(path, Corpus(tokens, tags, weights), skipped)

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from tagger.checkpoint import find_checkpoint_dir, load_checkpoint
@@ -92,3 +93,56 @@ def test_predict_missing_input_file_is_one_clear_line(tiny_run, tmp_path):
     result = run("tagger.predict", f"checkpoint={tiny_run[1]}", "input=missing.txt", cwd=tmp_path)
     assert result.returncode == 1
     assert "missing.txt: no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_training_and_evaluation_write_the_confusion_matrix(tiny_run, compose, tmp_path):
+    from tagger.evaluate import evaluate
+
+    run_dir, metrics = tiny_run[1], tiny_run[2]
+    table = pd.read_csv(run_dir / "confusion_test.csv", index_col="gold")
+    assert table.to_numpy().sum() == sum(v["support"] for v in metrics["test"]["per_label"].values())
+    for label, scores in metrics["test"]["per_label"].items():
+        assert table.loc[label].sum() == scores["support"]  # row sums: gold counts
+        assert table.loc[label, label] == round(scores["recall"] * scores["support"])
+    assert (run_dir / "confusion_test.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    cfg = compose([f"checkpoint={run_dir}", "data=synthetic", "data.num_sentences=60", "data.max_sentence_length=20",
+                   "split=dev"], config_name="evaluate")
+    evaluate(cfg, tmp_path)
+    assert (tmp_path / "confusion_dev.png").is_file() and (tmp_path / "confusion_dev.csv").is_file()
+
+
+@pytest.mark.parametrize("policy, support_o, support_new", [("as_o", 3, None), ("ignore", 2, None)])
+def test_unknown_gold_labels_as_o_or_ignored(tiny_run, compose, tmp_path, policy, support_o, support_new):
+    from tagger.evaluate import evaluate
+
+    test_file = write_conll(tmp_path / "t.conll", [(["zz", "cue1", "abczz"], ["O", "B-NEW", "O"])])
+    cfg = compose([f"checkpoint={tiny_run[1]}", "data=conll", f"data.test={test_file}", f"unknown_labels={policy}"],
+                  config_name="evaluate")
+    per_label = evaluate(cfg, tmp_path / "out")["test"]["per_label"]
+    assert per_label["O"]["support"] == support_o and "B-NEW" not in per_label
+
+
+def test_unknown_gold_labels_are_an_error_by_default(tiny_run, tmp_path):
+    test_file = write_conll(tmp_path / "t.conll", [(["a", "b", "c"], ["O", "B-NEW", "B-NEW"])])
+    result = run("tagger.evaluate", f"checkpoint={tiny_run[1]}", "data=conll", f"data.test={test_file}",
+                 f"hydra.run.dir={tmp_path}/eval", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "labels the checkpoint was not trained on (tokens: {'B-NEW': 2})" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_multirun_directory_is_scored_run_by_run(tiny_run, compose, tmp_path):
+    from tagger.evaluate import evaluate
+
+    for job, seed in (("0", 1), ("1", 2)):
+        shutil.copytree(tiny_run[1] / "checkpoint", tmp_path / "multi" / job / "checkpoint")
+        (tmp_path / "multi" / job / ".hydra").mkdir()
+        (tmp_path / "multi" / job / ".hydra" / "overrides.yaml").write_text(f"- seed={seed}\n- weighting=balanced\n")
+    cfg = compose([f"checkpoint={tmp_path / 'multi'}", "data=synthetic", "data.num_sentences=60",
+                   "data.max_sentence_length=20"], config_name="evaluate")
+    result = evaluate(cfg, tmp_path / "out")
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert runs["run"].tolist() == [0, 1]
+    assert runs["overrides"].tolist() == ["seed=1 weighting=balanced", "seed=2 weighting=balanced"]
+    assert runs["macro_f1"].tolist() == pytest.approx([tiny_run[2]["test"]["macro_f1"]] * 2, abs=1e-6)
+    assert (tmp_path / "out" / "1" / "metrics.json").is_file() and len(result["runs"]) == 2

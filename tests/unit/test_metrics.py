@@ -68,3 +68,21 @@ def test_score_tags_adds_entity_scores_only_for_span_labels():
 def test_mismatched_lengths():
     with pytest.raises(ValueError, match="4 gold tags but 3 predicted tags"):
         token_scores([["O"] * 4], [["O"] * 3])
+
+
+def test_entity_scores_agree_with_conlleval_worked_by_hand():
+    """conlleval counts a span as correct when type, start and end all match; an I- tag after O or
+    after another type starts a new span. Gold spans: PER(1-2), LOC(4), ORG(6-7), MISC(9).
+    Predicted: PER(1-2) right, LOC(4) right, ORG(6) wrong end, a span MISC(8-9) from I-MISC after O:
+    wrong start. conlleval: 2 correct of 4 found and 4 gold -> P = R = F1 = 50.00."""
+    gold = [["B-PER", "I-PER", "O", "B-LOC", "O", "B-ORG", "I-ORG", "O", "B-MISC"]]
+    pred = [["B-PER", "I-PER", "O", "B-LOC", "O", "B-ORG", "O", "I-MISC", "I-MISC"]]
+    scores = entity_scores(gold, pred)
+    assert (scores["entity_precision"], scores["entity_recall"], scores["entity_f1"]) == pytest.approx((0.5, 0.5, 0.5), abs=0.01)
+    strict = entity_scores(gold, pred, strict=True)  # strict IOB2 drops the span that starts with I-: 2 of 3 found
+    assert (strict["entity_precision"], strict["entity_recall"]) == pytest.approx((2 / 3, 0.5))
+
+
+def test_confusion_matrix_rows_are_gold_columns_predicted():
+    scores = token_scores([["O", "B-X", "B-X"]], [["B-X", "B-X", "O"]], labels=["O", "B-X"])
+    assert scores["confusion"] == {"labels": ["O", "B-X"], "counts": [[0, 1], [1, 1]]}

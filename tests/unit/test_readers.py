@@ -30,16 +30,31 @@ def test_hashtag_tokens_are_tokens_not_comments(tmp_path):
     assert corpus.weights == [1.0, 2.0]
 
 
-def test_conll_tolerates_varying_column_counts(tmp_path):
+def test_varying_column_counts_only_when_allowed(tmp_path):
     path = tmp_path / "a.conll"
     path.write_text("a x y B-X\nb O\n", encoding="utf-8")
-    assert read_conll(path).tags == [["B-X", "O"]]
+    assert read_conll(path, strict_columns=False).tags == [["B-X", "O"]]
+    with pytest.raises(ValueError, match=r"a.conll:2: expected 4 columns like line 1, found 2: 'b O'"):
+        read_conll(path)
+
+
+def test_space_in_a_token_of_a_space_separated_file_is_caught(tmp_path):
+    path = tmp_path / "a.conll"
+    path.write_text("I O\nlove O\nNew York B-LOC\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"a.conll:3: expected 2 columns like line 1, found 3.*Use tabs"):
+        read_conll(path)
+
+
+def test_tab_separated_tokens_may_hold_spaces(tmp_path):
+    path = tmp_path / "a.tsv.conll"
+    path.write_text("I\tO\nNew York\tB-LOC\n", encoding="utf-8")
+    assert read_conll(path).tokens == [["I", "New York"]]
 
 
 def test_conll_line_without_tag_names_file_and_line(tmp_path):
     path = tmp_path / "bad.conll"
     path.write_text("John B-PER\nlives O\nin\nYork B-LOC\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"bad.conll:3: expected at least 2 whitespace-separated columns.*found 1"):
+    with pytest.raises(ValueError, match=r"bad.conll:3: expected at least 2 columns.*found 1"):
         read_conll(path)
 
 
@@ -132,10 +147,29 @@ def test_csv_missing_columns_lists_the_columns_it_has(tmp_path):
 def test_csv_empty_tag_names_the_line(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("Sentence #,Word,Tag\n1,a,O\n,b,\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"x.csv:3: empty tag in column 'Tag'"):
+    with pytest.raises(ValueError, match=r"x.csv:3: empty value in column 'Tag'"):
         read_csv(path)
 
 
 def test_corpus_checks_lengths():
     with pytest.raises(ValueError, match="sentence 0 has 2 tokens but 1 tags"):
         Corpus([["a", "b"]], [["O"]])
+
+
+def test_csv_blank_lines_are_counted_and_line_numbers_stay_right(tmp_path, caplog):
+    path = tmp_path / "x.csv"
+    path.write_text("Sentence #,Word,Tag\n1,a,O\n\n2,b,O\n1,c,O\n,d,\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"x.csv:6: empty value in column 'Tag'"):
+        read_csv(path)
+    path.write_text("Sentence #,Word,Tag\n1,a,O\n\n2,b,O\n1,c,O\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        corpus = read_csv(path)
+    assert corpus.tokens == [["a"], ["b"], ["c"]]  # the second "1" is a sentence of its own
+    assert "skipped 1 blank lines" in caplog.text
+
+
+def test_csv_row_with_extra_field(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("Sentence #,Word,Tag\n1,J,ohn,B-PER\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"x.csv: cannot parse as a table: .*Expected 3 fields in line 2, saw 4"):
+        read_csv(path)
