@@ -13,8 +13,8 @@ import keras
 import numpy as np
 
 from tagger.data.encode import BatchPlan, Encoded
-from tagger.metrics import format_scores, labels_of, score_tags
-from tagger.model import predict_probabilities
+from tagger.evaluate import score_encoded
+from tagger.metrics import format_scores
 from tagger.reports import write_atomically
 
 log = logging.getLogger(__name__)
@@ -30,12 +30,10 @@ class DevScores(keras.callbacks.Callback):
 
     def __init__(self, dev: Encoded, gold: list[list[str]], label_names: list[str], *, batch_size: int = 64):
         super().__init__()
-        self.dev, self.label_names, self.batch_size = dev, list(label_names), batch_size
-        self.gold = [tags[:length] for tags, length in zip(gold, dev.lengths)]
+        self.dev, self.gold, self.label_names, self.batch_size = dev, gold, list(label_names), batch_size
 
     def on_epoch_end(self, epoch, logs=None):
-        probabilities = predict_probabilities(self.model, self.dev, batch_size=self.batch_size)
-        scores = score_tags(self.gold, labels_of(probabilities, self.label_names), self.label_names)
+        scores = score_encoded(self.model, self.dev, self.gold, self.label_names, batch_size=self.batch_size, name="dev")
         for key in ("macro_f1", "micro_f1", "weighted_f1", "accuracy", "entity_f1"):
             if key in scores and logs is not None:
                 logs[f"val_{key}"] = scores[key]

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from tagger.checkpoint import find_checkpoint_dir, load_checkpoint
 from tagger.cli import run_or_explain
 from tagger.data.datasets import load_split
-from tagger.data.encode import encode
+from tagger.data.encode import Encoded, encode
 from tagger.data.readers import Corpus
 from tagger.data.vocab import UNK, Vocabularies
 from tagger.metrics import OUTSIDE, format_scores, headline, labels_of, score_tags
@@ -33,19 +33,25 @@ register_configs()
 
 
 def score_corpus(model: keras.Model, corpus: Corpus, vocab: Vocabularies, *, max_chars: int | None = None,
-                 batch_size: int = 128, name: str = "corpus", strict: bool = False,
-                 unknown_labels: str | None = None) -> dict:
-    """Scores of `model` on every token of `corpus` (sentences are never cut for scoring), with the
-    share of tokens outside the word vocabulary (`oov_rate`).
+                 name: str = "corpus", **options) -> dict:
+    """Scores of `model` on every token of `corpus` (sentences are never cut for scoring);
+    `options` as for `score_encoded`."""
+    data = encode(corpus, vocab, max_chars=max_chars, name=name)
+    return score_encoded(model, data, corpus.tags, vocab.labels.items, name=name, **options)
+
+
+def score_encoded(model: keras.Model, data: Encoded, gold: list[list[str]], label_names, *, batch_size: int = 128,
+                  strict: bool = False, unknown_labels: str | None = None, name: str = "corpus") -> dict:
+    """Scores of `model` on encoded sentences against their `gold` tags, with the share of tokens
+    outside the word vocabulary (`oov_rate`).
 
     Gold labels the model does not know are scored as given (they count as misses) unless
     `unknown_labels` says otherwise: `error` refuses them, `as_o` scores them as `O`, `ignore`
     leaves their tokens out of the scores.
     """
-    data = encode(corpus, vocab, max_chars=max_chars, name=name)
-    predicted = labels_of(predict_probabilities(model, data, batch_size=batch_size), vocab.labels.items)
-    gold, predicted = resolve_unknown_labels(corpus.tags, predicted, vocab.labels.items, unknown_labels, name=name)
-    scores = score_tags(gold, predicted, vocab.labels.items, strict=strict)
+    predicted = labels_of(predict_probabilities(model, data, batch_size=batch_size), label_names)
+    gold, predicted = resolve_unknown_labels(gold, predicted, label_names, unknown_labels, name=name)
+    scores = score_tags(gold, predicted, label_names, strict=strict)
     scores["oov_rate"] = float((data.words[data.mask] == UNK).mean()) if data.mask.any() else 0.0
     return scores
 

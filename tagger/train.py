@@ -26,7 +26,7 @@ from tagger.cli import run_or_explain
 from tagger.data.datasets import load_splits
 from tagger.data.encode import BatchPlan, encode, make_dataset
 from tagger.data.vocab import Vocabularies
-from tagger.evaluate import score_corpus
+from tagger.evaluate import score_corpus, score_encoded
 from tagger.losses import TokenLoss
 from tagger.metrics import format_scores, headline, is_span_labelling
 from tagger.model import build_tagger
@@ -144,8 +144,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     history = pd.read_csv(history_path)
 
     best_model = keras.models.load_model(checkpoint_dir / "model.keras", compile=False)
-    scored = {"dev": score_corpus(best_model, splits.dev, vocab, max_chars=cfg.data.max_chars,
-                                  batch_size=cfg.trainer.eval_batch_size, name="dev")}
+    scored = {"dev": score_encoded(best_model, dev_data, splits.dev.tags, labels,
+                                   batch_size=cfg.trainer.eval_batch_size, name="dev")}
     if splits.test is not None:
         scored["test"] = score_corpus(best_model, splits.test, vocab, max_chars=cfg.data.max_chars,
                                       batch_size=cfg.trainer.eval_batch_size, name="test")
