@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
+import traceback
+from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
 
 
 def run_or_explain(task, cfg: DictConfig):
-    """Run `task(cfg)`; a missing config value or bad input ends the program with its message alone.
+    """Run `task(cfg)`, with the failures a user can act on reported plainly.
 
-    The traceback stays available with HYDRA_FULL_ERROR=1, as for Hydra's own errors.
+    In a single run, a missing config value or bad input (ValueError, FileNotFoundError) ends the
+    program with its message alone; the traceback stays available with HYDRA_FULL_ERROR=1, as for
+    Hydra's own errors. In a multirun, any failure of a job is written to `failed.json` in the job's
+    directory and the job returns NaN, so that the other jobs and the sweep summary still run.
     """
-    missing = sorted(OmegaConf.missing_keys(cfg))
     try:
+        missing = sorted(OmegaConf.missing_keys(cfg))
         if missing:
             raise ValueError(f"Missing mandatory value: {', '.join(missing)} (set it on the command line: "
                              f"{missing[0]}=...)")
         return task(cfg)
-    except (ValueError, FileNotFoundError) as error:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+    except Exception as error:
+        hydra = HydraConfig.get()
+        if hydra.mode == RunMode.MULTIRUN:
+            record = {"error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
+            (Path(hydra.runtime.output_dir) / "failed.json").write_text(json.dumps(record, indent=1))
+            log.error("job %s failed, the sweep goes on: %s", hydra.job.num, record["error"])
+            return float("nan")
+        if not isinstance(error, (ValueError, FileNotFoundError)) or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         log.error("%s (set HYDRA_FULL_ERROR=1 for the traceback)", error)
         sys.exit(1)

@@ -17,6 +17,7 @@ import hydra
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
@@ -42,8 +43,6 @@ warnings.filterwarnings("ignore", message="Your input ran out of data")
 
 def start_clean(seed: int, *, deterministic: bool) -> None:
     """Fresh Keras state and seeded Python, numpy and TensorFlow, so job order never changes results."""
-    import tensorflow as tf
-
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     if deterministic:
@@ -55,6 +54,32 @@ def keep_history_rows(path: Path, epochs: int) -> None:
     if path.is_file():
         lines = path.read_text().splitlines(keepends=True)
         write_atomically(path, "".join(lines[: epochs + 1]))
+
+
+def class_weights_for(w: DictConfig, counts: np.ndarray, labels: list[str]) -> np.ndarray:
+    """The class weights the weighting group asks for; warns when they grow with frequency."""
+    class_weights = weighting.class_weights(
+        counts, labels, w.scheme.value, beta=w.beta, mu=w.mu, custom=dict(w.custom), ignore=list(w.ignore),
+        normalize=w.normalize, max_weight=w.max_weight,
+    )
+    weighting.warn_if_weights_grow_with_frequency(counts, class_weights, labels)
+    return class_weights
+
+
+def model_for(cfg: DictConfig, vocab: Vocabularies, counts: np.ndarray) -> keras.Model:
+    """The compiled model the model, loss and trainer groups ask for."""
+    m = cfg.model
+    model = build_tagger(
+        len(vocab.words), len(vocab.chars), len(vocab.labels), word_embedding_dim=m.word_embedding_dim,
+        char_encoder=m.char_encoder.value, char_embedding_dim=m.char_embedding_dim,
+        char_hidden_dim=m.char_hidden_dim, char_filters=m.char_filters, char_kernel_size=m.char_kernel_size,
+        hidden_dim=m.hidden_dim, num_layers=m.layers, dropout_rate=m.dropout_rate,
+        output_bias=weighting.prior_log_frequencies(counts) if m.output_bias.value == "prior" else None,
+    )
+    gamma = cfg.loss.gamma if cfg.loss.name.value == "focal" else 0.0
+    model.compile(optimizer=keras.optimizers.Adam(cfg.trainer.learning_rate, clipnorm=cfg.trainer.clipnorm),
+                  loss=TokenLoss(gamma))
+    return model
 
 
 def train(cfg: DictConfig, output_dir: Path) -> dict:
@@ -76,36 +101,21 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     dev_data = encode(splits.dev, vocab, max_chars=cfg.data.max_chars, name="dev")
 
     counts = weighting.label_counts(train_data.labels, train_data.mask, len(labels))
-    w = cfg.weighting
-    class_weights = weighting.class_weights(
-        counts, labels, w.scheme.value, beta=w.beta, mu=w.mu, custom=dict(w.custom or {}), ignore=list(w.ignore),
-        normalize=w.normalize, max_weight=w.max_weight,
-    )
-    weighting.warn_if_weights_grow_with_frequency(counts, class_weights, labels)
+    class_weights = class_weights_for(cfg.weighting, counts, labels)
     train_weights = weighting.temporal_sample_weights(train_data.labels, train_data.mask, class_weights,
                                                       train_data.sentence_weights)
     dev_weights = weighting.temporal_sample_weights(dev_data.labels, dev_data.mask, class_weights,
                                                     dev_data.sentence_weights)
     labels_and_weights = label_table(labels, counts, class_weights)
 
-    m = cfg.model
-    model = build_tagger(
-        len(vocab.words), len(vocab.chars), len(labels), word_embedding_dim=m.word_embedding_dim,
-        char_encoder=m.char_encoder.value, char_embedding_dim=m.char_embedding_dim,
-        char_hidden_dim=m.char_hidden_dim, char_filters=m.char_filters, char_kernel_size=m.char_kernel_size,
-        hidden_dim=m.hidden_dim, num_layers=m.layers, dropout_rate=m.dropout_rate,
-        output_bias=weighting.prior_log_frequencies(counts) if m.output_bias.value == "prior" else None,
-    )
-    gamma = cfg.loss.gamma if cfg.loss.name.value == "focal" else 0.0
-    model.compile(optimizer=keras.optimizers.Adam(cfg.trainer.learning_rate, clipnorm=cfg.trainer.clipnorm),
-                  loss=TokenLoss(gamma))
+    model = model_for(cfg, vocab, counts)
     real_tokens = int(train_data.mask.sum())
     log.info(
         "data %s: train %d sentences / %d tokens, dev %d / %d, test %s; vocabulary %d words, %d chars, "
         "%d labels; model %s parameters\nlabels and class weights (%s):\n%s",
         data_options["name"], len(splits.train), real_tokens, len(splits.dev), splits.dev.num_tokens,
         f"{len(splits.test)} / {splits.test.num_tokens}" if splits.test else "none",
-        len(vocab.words), len(vocab.chars), len(labels), f"{model.count_params():,}", w.scheme.value,
+        len(vocab.words), len(vocab.chars), len(labels), f"{model.count_params():,}", cfg.weighting.scheme.value,
         labels_and_weights.to_string(float_format=lambda x: f"{x:.4g}"),
     )
 
@@ -151,7 +161,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
                                       batch_size=cfg.trainer.eval_batch_size, name="test")
     metrics = {
         "run": {
-            "data": data_options["name"], "weighting": w.scheme.value, "seed": cfg.seed, "monitor": monitor,
+            "data": data_options["name"], "weighting": cfg.weighting.scheme.value, "seed": cfg.seed, "monitor": monitor,
             "best_value": checkpoint.best, "best_epoch": checkpoint.best_epoch,
             "epochs_run": len(history), "train_seconds": round(train_seconds, 2),
             "train_tokens_per_s": round(len(history) / (1 / history["train_tokens_per_s"]).sum(), 1),

@@ -46,3 +46,57 @@ def test_validation_error_type_is_omegaconfs(compose):
     with pytest.raises(ConfigCompositionException) as raised:
         compose(["model.layers=two"])
     assert isinstance(raised.value.__cause__, ValidationError)
+
+
+def compose_with_hydra(overrides):
+    from hydra import compose, initialize_config_dir
+
+    import tagger.train  # noqa: F401
+    from tests.conftest import CONFIGS
+
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        return compose("train", overrides=overrides, return_hydra_config=True)
+
+
+@pytest.mark.parametrize("sweep, params", [
+    ("weighting", {"weighting": "none,balanced,inverse_sqrt,median_frequency,effective_number", "seed": "0,1,2"}),
+    ("loss", {"loss": "crossentropy,focal", "model.output_bias": "prior,zeros", "seed": "0,1,2"}),
+    ("smoke", {"weighting": "none,balanced", "seed": "0,1"}),
+])
+def test_ready_sweeps_are_multiruns(sweep, params):
+    cfg = compose_with_hydra([f"sweep={sweep}"])
+    assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
+    assert dict(cfg.hydra.sweeper.params) == params
+    assert cfg.hydra.callbacks.sweep_summary._target_ == "tagger.summarize.SweepSummary"
+
+
+def test_optuna_search_composes():
+    cfg = compose_with_hydra(["hparams_search=optuna"])
+    assert cfg.hydra.sweeper._target_.endswith("OptunaSweeper")
+    assert cfg.hydra.sweeper.direction == "maximize"
+    assert set(cfg.hydra.sweeper.params) == {"trainer.learning_rate", "model.dropout_rate", "weighting",
+                                             "weighting.beta", "weighting.max_weight"}
+
+
+@pytest.mark.parametrize("launcher, target", [("joblib", "JoblibLauncher"), ("slurm", "SlurmLauncher")])
+def test_launcher_configs_compose(launcher, target):
+    cfg = compose_with_hydra([f"hydra/launcher={launcher}"])
+    assert cfg.hydra.launcher._target_.endswith(target)
+    if launcher == "slurm":
+        assert cfg.hydra.launcher.cpus_per_task == 4 and cfg.hydra.launcher.timeout_min == 120
+
+
+def test_ray_launcher_config_composes():
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="hydra-ray-launcher is not installed")
+    cfg = compose_with_hydra(["hydra/launcher=ray_cluster"])
+    assert cfg.hydra.launcher.ray.init.address == "auto"
+
+
+def test_ray_launcher_config_file():
+    """Without the plugin installed, at least the shipped file must say what the README promises."""
+    from omegaconf import OmegaConf
+
+    from tests.conftest import CONFIGS
+
+    config = OmegaConf.load(CONFIGS / "hydra" / "launcher" / "ray_cluster.yaml")
+    assert list(config.defaults) == ["ray"] and config.ray.init.address == "auto"
