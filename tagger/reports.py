@@ -52,14 +52,28 @@ def write_report(path: Path, metrics: dict, labels: pd.DataFrame | None = None, 
     write_atomically(path, "\n".join(lines))
 
 
-def write_confusion(directory: Path, scores: dict, split: str) -> None:
-    """confusion_SPLIT.csv (token counts, rows gold, columns predicted) and confusion_SPLIT.png, a heat map
-    coloured by the share of each gold label's tokens (so rare labels show), annotated with counts."""
+def pyplot():
+    """matplotlib.pyplot with the file-only Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_figure(figure, path: Path) -> None:
+    """Write `figure` to a temporary file beside `path`, rename it into place, and close it."""
+    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
+    figure.savefig(temporary, dpi=100)
+    pyplot().close(figure)
+    os.replace(temporary, path)
+
+
+def write_confusion(directory: Path, scores: dict, split: str) -> None:
+    """confusion_SPLIT.csv (token counts, rows gold, columns predicted) and confusion_SPLIT.png, a heat map
+    coloured by the share of each gold label's tokens (so rare labels show), annotated with counts."""
+    plt = pyplot()
     labels, counts = scores["confusion"]["labels"], np.asarray(scores["confusion"]["counts"])
     table = pd.DataFrame(counts, index=pd.Index(labels, name="gold"), columns=pd.Index(labels, name="predicted"))
     write_atomically(directory / f"confusion_{split}.csv", table.to_csv())
@@ -79,7 +93,4 @@ def write_confusion(directory: Path, scores: dict, split: str) -> None:
                           color="white" if shares[i, j] > 0.5 else "black")
     figure.colorbar(image, ax=axes, fraction=0.046)
     figure.tight_layout()
-    temporary = directory / f".confusion_{split}.partial.png"
-    figure.savefig(temporary, dpi=100)
-    plt.close(figure)
-    os.replace(temporary, directory / f"confusion_{split}.png")
+    save_figure(figure, directory / f"confusion_{split}.png")

@@ -12,7 +12,6 @@ import argparse
 import json
 import logging
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 from scipy.stats import ttest_ind
 
-from tagger.reports import write_atomically
+from tagger.reports import pyplot, save_figure, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +149,7 @@ def write_summary(sweep_dir: Path) -> pd.DataFrame:
 
 def plot_labels(path: Path, table: pd.DataFrame, frequencies: pd.Series) -> None:
     """Per-label test F1 by configuration, labels by training frequency, error bars over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     labels = list(frequencies.index)
     width = 0.8 / len(table)
     figure, axes = plt.subplots(figsize=(max(6, 0.6 * len(labels) * max(1, len(table) / 3)), 4.5))
@@ -169,10 +164,7 @@ def plot_labels(path: Path, table: pd.DataFrame, frequencies: pd.Series) -> None
     axes.set_ylim(0, 1)
     axes.legend(fontsize=7)
     figure.tight_layout()
-    temporary = path.with_name(f".{path.stem}.partial.png")
-    figure.savefig(temporary, dpi=100)
-    plt.close(figure)
-    os.replace(temporary, path)
+    save_figure(figure, path)
 
 
 class SweepSummary(Callback):

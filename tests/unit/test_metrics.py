@@ -3,6 +3,7 @@ from seqeval.metrics import f1_score as seqeval_f1
 from seqeval.scheme import IOB2
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
+from tagger.data.readers import read_conll
 from tagger.metrics import entity_scores, format_scores, is_span_labelling, score_tags, token_scores
 
 GOLD = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "B-ORG", "I-ORG", "O", "B-PER"]]
@@ -70,13 +71,28 @@ def test_mismatched_lengths():
         token_scores([["O"] * 4], [["O"] * 3])
 
 
-def test_entity_scores_agree_with_conlleval_worked_by_hand():
-    """conlleval counts a span as correct when type, start and end all match; an I- tag after O or
-    after another type starts a new span. Gold spans: PER(1-2), LOC(4), ORG(6-7), MISC(9).
-    Predicted: PER(1-2) right, LOC(4) right, ORG(6) wrong end, a span MISC(8-9) from I-MISC after O:
-    wrong start. conlleval: 2 correct of 4 found and 4 gold -> P = R = F1 = 50.00."""
-    gold = [["B-PER", "I-PER", "O", "B-LOC", "O", "B-ORG", "I-ORG", "O", "B-MISC"]]
-    pred = [["B-PER", "I-PER", "O", "B-LOC", "O", "B-ORG", "O", "I-MISC", "I-MISC"]]
+CONLLEVAL_FILE = """\
+Ann B-PER B-PER
+Lee I-PER I-PER
+in O O
+Oslo B-LOC B-LOC
+at O O
+Acme B-ORG B-ORG
+Inc I-ORG O
+on O I-MISC
+Eurovision B-MISC I-MISC
+"""
+
+
+def test_entity_scores_agree_with_conlleval_worked_by_hand(tmp_path):
+    """conlleval's input: token, gold tag, predicted tag. conlleval counts a span as correct when
+    type, start and end all match; an I- tag after O or after another type starts a new span.
+    Gold spans: PER(1-2), LOC(4), ORG(6-7), MISC(9). Predicted: PER(1-2) right, LOC(4) right,
+    ORG(6) wrong end, MISC(8-9) from I-MISC after O: wrong start. conlleval's report for this
+    file: 2 correct of 4 found and 4 gold, precision 50.00 %, recall 50.00 %, FB1 50.00."""
+    path = tmp_path / "conlleval.txt"
+    path.write_text(CONLLEVAL_FILE, encoding="utf-8")
+    gold, pred = read_conll(path, tag_column=1).tags, read_conll(path, tag_column=2).tags
     scores = entity_scores(gold, pred)
     assert (scores["entity_precision"], scores["entity_recall"], scores["entity_f1"]) == pytest.approx((0.5, 0.5, 0.5), abs=0.01)
     strict = entity_scores(gold, pred, strict=True)  # strict IOB2 drops the span that starts with I-: 2 of 3 found
