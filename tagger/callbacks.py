@@ -129,7 +129,8 @@ class Backup(keras.callbacks.Callback):
             return 0
         state = json.loads(state_path.read_text())
         model.load_weights(Path(directory) / f"{state['files']}.weights.h5")
-        model.optimizer.build(model.trainable_variables)
+        with model.distribute_strategy.scope():
+            model.optimizer.build(model.trainable_variables)
         with np.load(Path(directory) / f"{state['files']}.optimizer.npz") as saved:
             values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
         if len(values) != len(model.optimizer.variables):

@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
+
+
+def _summed_over_replicas(value):
+    """`value` summed over the replicas of a tf.distribute strategy (itself outside one).
+
+    Each replica then divides by the real tokens of the whole global batch, and the gradients that
+    the strategy sums across replicas are those of the global weighted mean.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+    return value
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -13,7 +26,8 @@ class TokenLoss(keras.losses.Loss):
     The batch loss is sum(w * loss) / (number of real tokens), where w is the temporal sample
     weight and a real token is one whose label is not negative (padding has label -1). Keras'
     default reduction would divide by every position, padding included, so the same sentences
-    would get a smaller loss in a batch padded further. Predictions are probabilities (softmax).
+    would get a smaller loss in a batch padded further. Under a tf.distribute strategy the token
+    count is that of the global batch. Predictions are probabilities (softmax).
     """
 
     def __init__(self, gamma: float = 0.0, name: str = "token_loss", **kwargs):
@@ -32,7 +46,7 @@ class TokenLoss(keras.losses.Loss):
         else:
             one_hot = ops.one_hot(safe_labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
             losses = keras.losses.categorical_focal_crossentropy(one_hot, y_pred, alpha=1.0, gamma=self.gamma)
-        return losses * real / ops.maximum(ops.sum(real), 1.0)
+        return losses * real / ops.maximum(_summed_over_replicas(ops.sum(real)), 1.0)
 
     def get_config(self):
         return {"name": self.name, "gamma": self.gamma}

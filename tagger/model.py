@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers, ops
 
 from tagger.data.encode import Encoded, make_dataset
@@ -16,9 +17,10 @@ class CharEncoder(layers.Layer):
     """One vector per word from its characters: a BiLSTM (Lample et al. 2016) or a CNN with
     max-pooling (Ma and Hovy 2016).
 
-    Input (batch, words, chars) ids, output (batch, words, dim). The encoder runs once over a
-    (batch x words, chars) reshape, not through `TimeDistributed` (which Keras 3 unrolls into one
-    copy per word position). Every word, padding words included, gets at least one unmasked
+    Input (batch, words, chars) ids, output (batch, words, dim). The encoder runs once over the
+    batch's distinct spellings (a (batch x words, chars) reshape, deduplicated) and its output is
+    gathered back to every position; never through `TimeDistributed`, which Keras 3 unrolls into
+    one copy per word position. Every word, padding words included, gets at least one unmasked
     character position, because cuDNN's LSTM kernel rejects a fully masked sequence.
 
     Its output carries the word mask (a word is real when it has a character): Keras'
@@ -47,14 +49,16 @@ class CharEncoder(layers.Layer):
     def call(self, chars):
         shape = ops.shape(chars)
         flat = ops.reshape(chars, (-1, shape[2]))
-        mask = ops.logical_or(flat > 0, ops.arange(shape[2])[None, :] == 0)
-        embedded = self.embedding(flat)
+        # Most tokens of a batch repeat a word seen earlier in it: encode each distinct spelling once
+        distinct, position = tf.raw_ops.UniqueV2(x=flat, axis=[0])
+        mask = ops.logical_or(distinct > 0, ops.arange(shape[2])[None, :] == 0)
+        embedded = self.embedding(distinct)
         if self.kind == "lstm":
             encoded = self.encoder(embedded, mask=mask)
         else:  # padding characters read as zeros, like the convolution's own padding
             features = self.encoder(ops.where(mask[:, :, None], embedded, 0.0))
-            encoded = ops.max(ops.where(mask[:, :, None], features, -1e9), axis=1)
-        return ops.reshape(encoded, (shape[0], shape[1], self.output_dim))
+            encoded = ops.max(ops.where(mask[:, :, None], features, -2.0), axis=1)  # tanh > -2
+        return ops.reshape(ops.take(encoded, position, axis=0), (shape[0], shape[1], self.output_dim))
 
     def compute_mask(self, chars, mask=None):
         return ops.any(ops.not_equal(chars, 0), axis=-1)
@@ -123,8 +127,13 @@ def predict_probabilities(model: keras.Model, data: Encoded, *, batch_size: int 
     order = np.argsort(data.lengths, kind="stable")
     results: list[np.ndarray] = [None] * len(order)
     position = 0
+    predict = model.predict_on_batch
+    if model.distribute_strategy.num_replicas_in_sync > 1:
+        # Keras 3.15's predict_on_batch under a MirroredStrategy runs the whole batch on every replica
+        # and returns the copies concatenated
+        predict = lambda batch: model(batch, training=False)  # noqa: E731
     for batch in make_dataset(data, batch_size=batch_size, order=order):
-        probabilities = np.asarray(model.predict_on_batch(batch))
+        probabilities = np.asarray(predict(batch))
         for row in probabilities:
             sentence = order[position]
             results[sentence] = row[: data.lengths[sentence]]

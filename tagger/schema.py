@@ -37,6 +37,11 @@ class OutputBias(Enum):
     prior = "prior"
 
 
+class Strategy(Enum):
+    default = "default"  # one device: the GPU if there is one, else the CPU
+    mirrored = "mirrored"  # tf.distribute.MirroredStrategy over every visible GPU
+
+
 class InputFormat(Enum):
     conll = "conll"  # one token per line (first column), blank line between sentences
     text = "text"  # one whitespace-tokenised sentence per line
@@ -147,6 +152,10 @@ class TrainerConfig:
     eval_batch_size: int = 128
     verbose: int = 2  # Keras fit: 0 silent, 1 progress bar, 2 one line per epoch
     deterministic: bool = True  # TensorFlow op determinism: same seed, same numbers (on CPU)
+    mixed_precision: bool = False  # float16 compute, float32 softmax and loss: for GPUs (slower on CPUs)
+    strategy: Strategy = Strategy.default
+    jit_compile: bool = False  # XLA-compile the training step
+    threads: Optional[int] = None  # TensorFlow intra- and inter-op threads; null: TensorFlow's choice
 
 
 @dataclass

@@ -41,12 +41,22 @@ register_configs()
 warnings.filterwarnings("ignore", message="Your input ran out of data")
 
 
-def start_clean(seed: int, *, deterministic: bool) -> None:
+def start_clean(seed: int, *, deterministic: bool, mixed_precision: bool = False, threads: int | None = None) -> None:
     """Fresh Keras state and seeded Python, numpy and TensorFlow, so job order never changes results."""
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+    if threads is not None:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TensorFlow fixes them at its first operation in the process
+            current = tf.config.threading.get_intra_op_parallelism_threads()
+            if current != threads:
+                log.warning("trainer.threads=%d ignored: TensorFlow already runs with %d threads in this process",
+                            threads, current)
 
 
 def keep_history_rows(path: Path, epochs: int) -> None:
@@ -66,26 +76,36 @@ def class_weights_for(w: DictConfig, counts: np.ndarray, labels: list[str]) -> n
     return class_weights
 
 
+def mirrored_strategy() -> tf.distribute.MirroredStrategy:
+    """Data parallelism over every visible GPU (or, without one, every logical CPU device)."""
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    log.info("mirrored strategy over %s", ", ".join(d.name for d in devices))
+    return tf.distribute.MirroredStrategy([d.name for d in devices])
+
+
 def model_for(cfg: DictConfig, vocab: Vocabularies, counts: np.ndarray) -> keras.Model:
-    """The compiled model the model, loss and trainer groups ask for."""
-    m = cfg.model
-    model = build_tagger(
-        len(vocab.words), len(vocab.chars), len(vocab.labels), word_embedding_dim=m.word_embedding_dim,
-        char_encoder=m.char_encoder.value, char_embedding_dim=m.char_embedding_dim,
-        char_hidden_dim=m.char_hidden_dim, char_filters=m.char_filters, char_kernel_size=m.char_kernel_size,
-        hidden_dim=m.hidden_dim, num_layers=m.layers, dropout_rate=m.dropout_rate,
-        output_bias=weighting.prior_log_frequencies(counts) if m.output_bias.value == "prior" else None,
-    )
-    gamma = cfg.loss.gamma if cfg.loss.name.value == "focal" else 0.0
-    model.compile(optimizer=keras.optimizers.Adam(cfg.trainer.learning_rate, clipnorm=cfg.trainer.clipnorm),
-                  loss=TokenLoss(gamma))
+    """The compiled model the model, loss and trainer groups ask for, under the trainer's strategy."""
+    m, t = cfg.model, cfg.trainer
+    strategy = mirrored_strategy() if t.strategy.value == "mirrored" else tf.distribute.get_strategy()
+    with strategy.scope():
+        model = build_tagger(
+            len(vocab.words), len(vocab.chars), len(vocab.labels), word_embedding_dim=m.word_embedding_dim,
+            char_encoder=m.char_encoder.value, char_embedding_dim=m.char_embedding_dim,
+            char_hidden_dim=m.char_hidden_dim, char_filters=m.char_filters, char_kernel_size=m.char_kernel_size,
+            hidden_dim=m.hidden_dim, num_layers=m.layers, dropout_rate=m.dropout_rate,
+            output_bias=weighting.prior_log_frequencies(counts) if m.output_bias.value == "prior" else None,
+        )
+        gamma = cfg.loss.gamma if cfg.loss.name.value == "focal" else 0.0
+        model.compile(optimizer=keras.optimizers.Adam(t.learning_rate, clipnorm=t.clipnorm), loss=TokenLoss(gamma),
+                      jit_compile=t.jit_compile)
     return model
 
 
 def train(cfg: DictConfig, output_dir: Path) -> dict:
     """Train with the composed config `cfg`, write the run's files into `output_dir`, return metrics."""
     output_dir = Path(output_dir)
-    start_clean(cfg.seed, deterministic=cfg.trainer.deterministic)
+    start_clean(cfg.seed, deterministic=cfg.trainer.deterministic, mixed_precision=cfg.trainer.mixed_precision,
+                threads=cfg.trainer.threads)
     monitor = cfg.trainer.monitor.value
 
     data_options = loader_options(cfg.data)

@@ -108,3 +108,16 @@ def test_predict_probabilities_returns_every_sentence_in_corpus_order():
     for i, p in enumerate(probabilities):
         np.testing.assert_allclose(p, whole[i, : data.lengths[i]], atol=1e-5)
     assert len(list(make_dataset(data, batch_size=2))) == 2
+
+
+@pytest.mark.parametrize("kind", ["lstm", "cnn"])
+def test_char_encoder_gives_each_word_what_it_gives_that_word_alone(kind):
+    from tagger.model import CharEncoder
+
+    encoder = CharEncoder(10, kind=kind, embedding_dim=4, hidden_dim=3, filters=5)
+    words = np.array([[1, 2, 0], [3, 0, 0], [1, 2, 0], [4, 5, 6], [0, 0, 0]], "int32")
+    sentences = np.stack([words, words[::-1]])  # (2, 5, 3): every spelling appears twice
+    together = np.asarray(encoder(sentences))
+    for i, j in np.ndindex(2, 5):
+        alone = np.asarray(encoder(sentences[i, j][None, None, :]))[0, 0]
+        np.testing.assert_allclose(together[i, j], alone, atol=1e-6)

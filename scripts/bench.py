@@ -1,0 +1,120 @@
+"""Training and prediction speed of tagger's pipeline against the naive recipe, in one process.
+
+    .venv/bin/python scripts/bench.py [--epochs 2] [--scale 1] [--skip-wnut] [--batch-size 32]
+
+The naive recipe is the original question's: every sentence padded to the corpus's longest,
+every word to the longest word (capped at data.max_chars, 30, for both pipelines), whole numpy
+arrays passed to `fit` with a temporal `sample_weight`. The product pipeline batches sentences of
+similar length, pads each batch to its own longest sentence and word, and encodes each distinct
+word's characters once per batch. Same model (the default: word 100, char BiLSTM 25+25, BiLSTM
+100+100), same batch size, same weights.
+
+Speeds are real (non-padding) tokens per second over whole epochs after one warm-up epoch.
+Workloads: the synthetic set (3,000 x --scale sentences of up to 150 tokens) and WNUT-2017 from
+../shared/data/wnut17 when present. Last line, machine-readable:
+`bench: train_tok_s=N predict_tok_s=N speedup_vs_naive=X peak_rss_mb=N` (synthetic workload).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import resource
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from tagger import weighting
+from tagger.callbacks import Throughput
+from tagger.data.datasets import generate_synthetic
+from tagger.data.encode import BatchPlan, encode, make_dataset
+from tagger.data.readers import read_conll
+from tagger.data.vocab import Vocabularies
+from tagger.losses import TokenLoss
+from tagger.model import build_tagger, predict_probabilities
+
+WNUT = Path(__file__).resolve().parents[2] / "shared" / "data" / "wnut17" / "train.conll"
+MAX_CHARS = 30
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fresh_model(vocab, counts, seed=0):
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = build_tagger(len(vocab.words), len(vocab.chars), len(vocab.labels),
+                         output_bias=weighting.prior_log_frequencies(counts))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=5.0), loss=TokenLoss())
+    return model
+
+
+def run(name: str, corpus, *, epochs: int, batch_size: int) -> list[dict]:
+    vocab = Vocabularies.build(corpus.tokens, corpus.tags)
+    data = encode(corpus, vocab, max_chars=MAX_CHARS, name=name)
+    counts = weighting.label_counts(data.labels, data.mask, len(vocab.labels))
+    weights = weighting.temporal_sample_weights(
+        data.labels, data.mask, weighting.class_weights(counts, vocab.labels.items, "inverse_sqrt"))
+    tokens = int(data.mask.sum())
+    rows = []
+    for pipeline in ("tagger", "naive"):
+        gc.collect()
+        model = fresh_model(vocab, counts)
+        throughput = Throughput(tokens)
+        if pipeline == "tagger":
+            plan = BatchPlan(data.lengths, batch_size, seed=0)
+            model.fit(make_dataset(data, weights, batch_size=batch_size, plan=plan), epochs=1 + epochs,
+                      callbacks=[throughput], verbose=0, shuffle=False)
+            predict = lambda: predict_probabilities(model, data, batch_size=128)  # noqa: E731
+        else:
+            x = {"words": data.words, "chars": data.chars}
+            model.fit(x, data.labels, sample_weight=weights, batch_size=batch_size, epochs=1 + epochs,
+                      callbacks=[throughput], verbose=0, shuffle=True)
+            predict = lambda: model.predict(x, batch_size=128, verbose=0)  # noqa: E731
+        train_tok_s = float(np.mean(model.history.history["train_tokens_per_s"][1:]))
+        predict()  # warm-up: tracing
+        started = time.perf_counter()
+        predict()
+        predict_tok_s = tokens / (time.perf_counter() - started)
+        rows.append({"workload": name, "pipeline": pipeline, "sentences": len(corpus), "tokens": tokens,
+                     "padded_to": f"{data.words.shape[1]}x{data.chars.shape[2]}" if pipeline == "naive" else "batch",
+                     "train_tok_s": train_tok_s, "epoch_s": tokens / train_tok_s, "predict_tok_s": predict_tok_s,
+                     "peak_rss_mb": peak_rss_mb()})
+        print(f"  {name:<14} {pipeline:<7} train {train_tok_s:>9,.0f} tok/s ({tokens / train_tok_s:6.1f} s/epoch)"
+              f"  predict {predict_tok_s:>9,.0f} tok/s  peak RSS {peak_rss_mb():,.0f} MB", flush=True)
+        del model
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=2, help="measured epochs, after one warm-up epoch")
+    parser.add_argument("--scale", type=int, default=1, help="synthetic corpus size: 3,000 x SCALE sentences")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--skip-wnut", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    print(f"bench: {args.epochs} measured epochs after a warm-up, batch {args.batch_size}, "
+          f"{keras.config.backend()} backend")
+    rows = run(f"synthetic x{args.scale}", generate_synthetic(3000 * args.scale, seed=0), epochs=args.epochs,
+               batch_size=args.batch_size)
+    if WNUT.is_file() and not args.skip_wnut:
+        rows += run("wnut17", read_conll(WNUT), epochs=args.epochs, batch_size=args.batch_size)
+    print(f"\n{'workload':<14} {'pipeline':<8} {'padded to':>10} {'train tok/s':>12} {'s/epoch':>8} "
+          f"{'predict tok/s':>14} {'speedup':>8}")
+    for tagger_row, naive_row in zip(rows[::2], rows[1::2]):
+        for row in (tagger_row, naive_row):
+            speedup = row["train_tok_s"] / naive_row["train_tok_s"]
+            print(f"{row['workload']:<14} {row['pipeline']:<8} {row['padded_to']:>10} {row['train_tok_s']:>12,.0f} "
+                  f"{row['epoch_s']:>8.1f} {row['predict_tok_s']:>14,.0f} {speedup:>7.2f}x")
+    product, naive = rows[0], rows[1]
+    print(f"bench: train_tok_s={product['train_tok_s']:.0f} predict_tok_s={product['predict_tok_s']:.0f} "
+          f"speedup_vs_naive={product['train_tok_s'] / naive['train_tok_s']:.2f} peak_rss_mb={peak_rss_mb():.0f}")
+
+
+if __name__ == "__main__":
+    main()
