@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from tagger.data.vocab import Vocabularies
+from tagger.reports import write_atomically
 
 FILES = ("model.keras", "vocab.json", "config.yaml")
+ADJUSTMENT = "adjustment.json"  # optional: {"tau": t, "log_priors": [...]} of a tuned logit adjustment
 
 
 @dataclass
@@ -19,10 +23,21 @@ class Checkpoint:
     vocab: Vocabularies
     config: DictConfig  # the training config, resolved
     path: Path
+    tau: float | None = None  # logit adjustment tuned on dev, if any
+    log_priors: np.ndarray | None = None
 
     @property
     def max_chars(self) -> int | None:
         return self.config.data.max_chars
+
+    @property
+    def logit_shift(self) -> np.ndarray | None:
+        """tau ln prior, to subtract from the log-probabilities, or None without an adjustment."""
+        return None if self.tau is None else self.tau * self.log_priors
+
+
+def save_adjustment(directory: Path, tau: float, log_priors: np.ndarray) -> None:
+    write_atomically(Path(directory) / ADJUSTMENT, json.dumps({"tau": tau, "log_priors": np.asarray(log_priors).tolist()}))
 
 
 def find_checkpoint_dir(path: str | Path) -> Path:
@@ -50,4 +65,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     mismatched = [f"{name}: vocabulary {v}, model {m}" for name, (v, m) in sizes.items() if v != m]
     if mismatched:
         raise ValueError(f"{directory}: vocab.json does not belong to model.keras ({'; '.join(mismatched)})")
-    return Checkpoint(model, vocab, OmegaConf.load(directory / "config.yaml"), directory)
+    checkpoint = Checkpoint(model, vocab, OmegaConf.load(directory / "config.yaml"), directory)
+    if (directory / ADJUSTMENT).is_file():
+        adjustment = json.loads((directory / ADJUSTMENT).read_text())
+        checkpoint.tau, checkpoint.log_priors = float(adjustment["tau"]), np.asarray(adjustment["log_priors"])
+        if len(checkpoint.log_priors) != len(vocab.labels):
+            raise ValueError(f"{directory}: {ADJUSTMENT} has {len(checkpoint.log_priors)} priors for "
+                             f"{len(vocab.labels)} labels")
+    return checkpoint

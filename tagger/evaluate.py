@@ -13,6 +13,7 @@ from pathlib import Path
 
 import hydra
 import keras
+import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
@@ -41,19 +42,33 @@ def score_corpus(model: keras.Model, corpus: Corpus, vocab: Vocabularies, *, max
 
 
 def score_encoded(model: keras.Model, data: Encoded, gold: list[list[str]], label_names, *, batch_size: int = 128,
-                  strict: bool = False, unknown_labels: str | None = None, name: str = "corpus") -> dict:
+                  strict: bool = False, unknown_labels: str | None = None, logit_shift=None,
+                  name: str = "corpus") -> dict:
     """Scores of `model` on encoded sentences against their `gold` tags, with the share of tokens
     outside the word vocabulary (`oov_rate`).
 
     Gold labels the model does not know are scored as given (they count as misses) unless
     `unknown_labels` says otherwise: `error` refuses them, `as_o` scores them as `O`, `ignore`
-    leaves their tokens out of the scores.
+    leaves their tokens out of the scores. `logit_shift` applies a logit adjustment.
     """
-    predicted = labels_of(predict_probabilities(model, data, batch_size=batch_size), label_names)
+    predicted = labels_of(predict_probabilities(model, data, batch_size=batch_size), label_names, logit_shift)
     gold, predicted = resolve_unknown_labels(gold, predicted, label_names, unknown_labels, name=name)
     scores = score_tags(gold, predicted, label_names, strict=strict)
     scores["oov_rate"] = float((data.words[data.mask] == UNK).mean()) if data.mask.any() else 0.0
     return scores
+
+
+TAU_GRID = tuple(np.round(np.arange(0.0, 2.01, 0.25), 2))
+
+
+def tune_logit_adjustment(model: keras.Model, data: Encoded, gold, label_names, log_priors: np.ndarray, *,
+                          taus=TAU_GRID, batch_size: int = 128) -> tuple[float, dict[float, float]]:
+    """The tau of `taus` whose adjustment ln p - tau ln prior (Menon et al. 2021) gives the best
+    macro-F1 on (`data`, `gold`), and the macro-F1 of every tau. Ties go to the smaller tau."""
+    probabilities = predict_probabilities(model, data, batch_size=batch_size)
+    macro = {float(tau): score_tags(gold, labels_of(probabilities, label_names, tau * log_priors), label_names)["macro_f1"]
+             for tau in taus}
+    return max(macro, key=lambda tau: (macro[tau], -tau)), macro
 
 
 def resolve_unknown_labels(gold, predicted, known, policy: str | None, *, name: str = "corpus"):
@@ -93,13 +108,15 @@ def find_runs(path: str | Path) -> list[Path]:
 def evaluate_checkpoint(path: Path, corpus: Corpus, cfg: DictConfig, output_dir: Path) -> dict:
     """Score one checkpoint and write its files into `output_dir`."""
     checkpoint = load_checkpoint(path)
+    logit_shift = checkpoint.logit_shift if cfg.logit_adjustment else None
     scores = score_corpus(checkpoint.model, corpus, checkpoint.vocab, max_chars=checkpoint.max_chars,
                           batch_size=cfg.batch_size, name=cfg.split, strict=cfg.entity_strict,
-                          unknown_labels=cfg.unknown_labels.value)
+                          unknown_labels=cfg.unknown_labels.value, logit_shift=logit_shift)
     metrics = {
         "run": {"checkpoint": str(checkpoint.path), "data": cfg.data.name, "split": cfg.split,
                 "sentences": len(corpus), "tokens": corpus.num_tokens, "oov_rate": round(scores["oov_rate"], 4),
-                "entity_mode": "strict" if cfg.entity_strict else "conlleval"},
+                "entity_mode": "strict" if cfg.entity_strict else "conlleval",
+                "logit_adjustment_tau": checkpoint.tau if logit_shift is not None else None},
         cfg.split: scores,
     }
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -87,11 +87,15 @@ def build_tagger(
     num_layers: int = 1,
     dropout_rate: float = 0.5,
     output_bias: np.ndarray | None = None,
+    word_embeddings: np.ndarray | None = None,
+    freeze_embeddings: bool = False,
 ) -> keras.Model:
     """Word embedding (+ character encoder) -> dropout -> `num_layers` BiLSTMs -> dropout -> softmax.
 
     `output_bias` sets the initial bias of the softmax layer; ln of the label priors makes the
     untrained model predict the training label distribution instead of a uniform one.
+    `word_embeddings` (num_words, dim) initialise the word embedding (dim then overrides
+    `word_embedding_dim`); `freeze_embeddings` keeps them fixed.
     """
     if char_encoder not in CHAR_ENCODERS:
         raise ValueError(f"char_encoder must be one of {CHAR_ENCODERS}, got {char_encoder!r}")
@@ -99,7 +103,15 @@ def build_tagger(
         raise ValueError(f"num_layers must be at least 1, got {num_layers}")
     words = keras.Input((None,), dtype="int32", name="words")
     chars = keras.Input((None, None), dtype="int32", name="chars")
-    x = layers.Embedding(num_words, word_embedding_dim, mask_zero=True, name="word_embedding")(words)
+    if word_embeddings is not None:
+        if word_embeddings.shape[0] != num_words:
+            raise ValueError(f"word_embeddings has {word_embeddings.shape[0]} rows for {num_words} words")
+        word_embedding_dim = word_embeddings.shape[1]
+    word_embedding = layers.Embedding(num_words, word_embedding_dim, mask_zero=True, trainable=not freeze_embeddings,
+                                      name="word_embedding")
+    x = word_embedding(words)
+    if word_embeddings is not None:
+        word_embedding.embeddings.assign(word_embeddings)
     if char_encoder != "none":
         char_vectors = CharEncoder(num_chars, kind=char_encoder, embedding_dim=char_embedding_dim,
                                    hidden_dim=char_hidden_dim, filters=char_filters,

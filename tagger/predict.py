@@ -48,13 +48,19 @@ def read_sentences(text: str, input_format: str) -> list[list[str]]:
     return sentences
 
 
-def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_size: int = 128):
-    """Per sentence, the predicted tags and their probabilities."""
+def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_size: int = 128,
+                  logit_adjustment: bool = True):
+    """Per sentence, the predicted tags and their probabilities (after the checkpoint's logit
+    adjustment, when it has one and `logit_adjustment` is on)."""
     placeholder = checkpoint.vocab.labels.items[0]  # tags are unknown; the encoder still fills label arrays
     corpus = Corpus(sentences, [[placeholder] * len(s) for s in sentences])
     data = encode(corpus, checkpoint.vocab, max_chars=checkpoint.max_chars, name="input")
     labels = np.asarray(checkpoint.vocab.labels.items)
+    shift = checkpoint.logit_shift if logit_adjustment else None
     for probabilities in predict_probabilities(checkpoint.model, data, batch_size=batch_size):
+        if shift is not None:  # renormalised p / prior^tau
+            adjusted = np.exp(np.log(np.maximum(probabilities, 1e-12)) - shift)
+            probabilities = adjusted / adjusted.sum(axis=-1, keepdims=True)
         best = probabilities.argmax(axis=-1)
         yield labels[best].tolist(), probabilities[np.arange(len(best)), best].tolist()
 
@@ -81,8 +87,8 @@ def predict(cfg: DictConfig) -> int:
     sentences = read_sentences(text, cfg.input_format.value)
     if not sentences:
         log.warning("%s: no sentences to tag", cfg.input)
-    output = format_conll(sentences, tag_sentences(checkpoint, sentences, batch_size=cfg.batch_size),
-                          with_probabilities=cfg.output_probs)
+    tagged = tag_sentences(checkpoint, sentences, batch_size=cfg.batch_size, logit_adjustment=cfg.logit_adjustment)
+    output = format_conll(sentences, tagged, with_probabilities=cfg.output_probs)
     if cfg.output == "-":
         sys.stdout.write(output)
         sys.stdout.flush()

@@ -121,6 +121,8 @@ class ModelConfig:
     layers: int = 1
     dropout_rate: float = 0.5
     output_bias: OutputBias = OutputBias.prior  # prior: b_c = ln f_c
+    pretrained_embeddings: Optional[str] = None  # GloVe/word2vec text or word2vec .bin; sets the word dimension
+    freeze_embeddings: bool = False
 
 
 @dataclass
@@ -156,6 +158,7 @@ class TrainerConfig:
     strategy: Strategy = Strategy.default
     jit_compile: bool = False  # XLA-compile the training step
     threads: Optional[int] = None  # TensorFlow intra- and inter-op threads; null: TensorFlow's choice
+    logit_adjustment: bool = False  # after training, tune tau of ln p - tau ln prior on dev (Menon et al. 2021)
 
 
 @dataclass
@@ -175,6 +178,7 @@ class EvaluateConfig:
     split: str = "test"  # which split of `data` to score: train, dev or test
     unknown_labels: UnknownLabels = UnknownLabels.error
     entity_strict: bool = False  # entity spans by strict IOB2/IOBES rules instead of conlleval's
+    logit_adjustment: bool = True  # apply the checkpoint's tuned logit adjustment, if it has one
     batch_size: int = 128
 
 
@@ -185,6 +189,7 @@ class PredictConfig:
     output: str = "-"  # a file, or - for standard output
     input_format: InputFormat = InputFormat.conll
     output_probs: bool = False  # add the probability of the chosen tag as a third column
+    logit_adjustment: bool = True  # apply the checkpoint's tuned logit adjustment, if it has one
     batch_size: int = 128
 
 

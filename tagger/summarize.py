@@ -50,7 +50,7 @@ def collect_jobs(sweep_dir: Path) -> pd.DataFrame:
         if (job / "metrics.json").is_file():
             metrics = json.loads((job / "metrics.json").read_text())
             row["status"] = "ok"
-            for split in ("dev", "test"):
+            for split in ("dev", "test", "test_logit_adjusted"):
                 for key in HEADLINE:
                     if key in metrics.get(split, {}):
                         row[f"{split}_{key}"] = metrics[split][key]
@@ -125,7 +125,8 @@ def write_summary(sweep_dir: Path) -> pd.DataFrame:
     if (jobs["status"] == "ok").any():
         table = summary_table(jobs)
         headline = pd.DataFrame({"seeds": table["seeds"], "failed": table["failed"]})
-        for figure in ("test_macro_f1", "test_entity_f1", "test_micro_f1", "dev_macro_f1"):
+        for figure in ("test_macro_f1", "test_entity_f1", "test_micro_f1", "dev_macro_f1",
+                       "test_logit_adjusted_macro_f1"):
             if f"{figure}_mean" in table:
                 headline[figure.replace("_", " ")] = _mean_std(table, figure)
         if "p_vs_first" in table:

@@ -27,7 +27,9 @@ from tagger.cli import run_or_explain
 from tagger.data.datasets import load_splits
 from tagger.data.encode import BatchPlan, encode, make_dataset
 from tagger.data.vocab import Vocabularies
-from tagger.evaluate import score_corpus, score_encoded
+from tagger.embeddings import coverage, embedding_matrix, lookup, read_vectors
+from tagger.checkpoint import save_adjustment
+from tagger.evaluate import score_corpus, score_encoded, tune_logit_adjustment
 from tagger.losses import TokenLoss
 from tagger.metrics import format_scores, headline, is_span_labelling
 from tagger.model import build_tagger
@@ -83,7 +85,19 @@ def mirrored_strategy() -> tf.distribute.MirroredStrategy:
     return tf.distribute.MirroredStrategy([d.name for d in devices])
 
 
-def model_for(cfg: DictConfig, vocab: Vocabularies, counts: np.ndarray) -> keras.Model:
+def pretrained_vectors(path: str | None, splits) -> dict[str, np.ndarray] | None:
+    """The vectors of `path` for the words of every split (and their lowercase forms); logs coverage."""
+    if not path:
+        return None
+    words = {w for corpus in (splits.train, splits.dev, splits.test) if corpus for s in corpus.tokens for w in s}
+    vectors = read_vectors(path, words | {w.lower() for w in words})
+    log.info("pretrained embeddings %s: %d vectors of dimension %d; %.1f %% of training tokens found, "
+             "%.1f %% of dev tokens", path, len(vectors), len(next(iter(vectors.values()))),
+             100 * coverage(splits.train.tokens, vectors), 100 * coverage(splits.dev.tokens, vectors))
+    return vectors
+
+
+def model_for(cfg: DictConfig, vocab: Vocabularies, counts: np.ndarray, vectors=None) -> keras.Model:
     """The compiled model the model, loss and trainer groups ask for, under the trainer's strategy."""
     m, t = cfg.model, cfg.trainer
     strategy = mirrored_strategy() if t.strategy.value == "mirrored" else tf.distribute.get_strategy()
@@ -94,11 +108,30 @@ def model_for(cfg: DictConfig, vocab: Vocabularies, counts: np.ndarray) -> keras
             char_hidden_dim=m.char_hidden_dim, char_filters=m.char_filters, char_kernel_size=m.char_kernel_size,
             hidden_dim=m.hidden_dim, num_layers=m.layers, dropout_rate=m.dropout_rate,
             output_bias=weighting.prior_log_frequencies(counts) if m.output_bias.value == "prior" else None,
+            word_embeddings=None if vectors is None else embedding_matrix(vocab.words.items, vectors, seed=cfg.seed),
+            freeze_embeddings=m.freeze_embeddings,
         )
         gamma = cfg.loss.gamma if cfg.loss.name.value == "focal" else 0.0
         model.compile(optimizer=keras.optimizers.Adam(t.learning_rate, clipnorm=t.clipnorm), loss=TokenLoss(gamma),
                       jit_compile=t.jit_compile)
     return model
+
+
+def adjust_logits(model, dev_data, splits, vocab, counts, cfg, checkpoint_dir: Path) -> dict:
+    """Tune the logit adjustment's tau on dev, store it in the checkpoint, and score dev and test with it."""
+    log_priors = weighting.prior_log_frequencies(counts)
+    labels = list(vocab.labels.items)
+    tau, macro = tune_logit_adjustment(model, dev_data, splits.dev.tags, labels, log_priors,
+                                       batch_size=cfg.trainer.eval_batch_size)
+    save_adjustment(checkpoint_dir, tau, log_priors)
+    log.info("logit adjustment: tau=%.2f (dev macro-F1 by tau: %s)", tau,
+             ", ".join(f"{t:g}: {f:.4f}" for t, f in macro.items()))
+    options = dict(batch_size=cfg.trainer.eval_batch_size, logit_shift=tau * log_priors)
+    scored = {"dev_logit_adjusted": score_encoded(model, dev_data, splits.dev.tags, labels, name="dev", **options)}
+    if splits.test is not None:
+        scored["test_logit_adjusted"] = score_corpus(model, splits.test, vocab, max_chars=cfg.data.max_chars,
+                                                     name="test", **options)
+    return scored
 
 
 def train(cfg: DictConfig, output_dir: Path) -> dict:
@@ -110,8 +143,11 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
 
     data_options = loader_options(cfg.data)
     splits = load_splits(**data_options)
+    vectors = pretrained_vectors(cfg.model.pretrained_embeddings, splits)
+    held_out = [w for corpus in (splits.dev, splits.test) if corpus for s in corpus.tokens for w in s]
     vocab = Vocabularies.build(splits.train.tokens, splits.train.tags, min_freq=cfg.data.min_freq,
-                               lowercase=cfg.data.lowercase)
+                               lowercase=cfg.data.lowercase,
+                               extra_words=[w for w in held_out if vectors and lookup(vectors, w) is not None])
     labels = list(vocab.labels.items)
     if len(labels) < 2:
         raise ValueError(f"training data has a single label {labels}: there is nothing to learn")
@@ -128,7 +164,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
                                                     dev_data.sentence_weights)
     labels_and_weights = label_table(labels, counts, class_weights)
 
-    model = model_for(cfg, vocab, counts)
+    model = model_for(cfg, vocab, counts, vectors)
     real_tokens = int(train_data.mask.sum())
     log.info(
         "data %s: train %d sentences / %d tokens, dev %d / %d, test %s; vocabulary %d words, %d chars, "
@@ -179,6 +215,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     if splits.test is not None:
         scored["test"] = score_corpus(best_model, splits.test, vocab, max_chars=cfg.data.max_chars,
                                       batch_size=cfg.trainer.eval_batch_size, name="test")
+    if cfg.trainer.logit_adjustment:
+        scored.update(adjust_logits(best_model, dev_data, splits, vocab, counts, cfg, checkpoint_dir))
     metrics = {
         "run": {
             "data": data_options["name"], "weighting": cfg.weighting.scheme.value, "seed": cfg.seed, "monitor": monitor,

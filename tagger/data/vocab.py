@@ -22,14 +22,16 @@ class Vocabulary:
         object.__setattr__(self, "_index", {item: i for i, item in enumerate(self.items)})
 
     @classmethod
-    def build(cls, sequences, *, min_freq: int = 1, has_specials: bool = True) -> Vocabulary:
-        """Count items over `sequences`; keep those seen `min_freq` times, most frequent first.
+    def build(cls, sequences, *, min_freq: int = 1, has_specials: bool = True, extra=()) -> Vocabulary:
+        """Count items over `sequences`; keep those seen `min_freq` times, most frequent first, then
+        the `extra` items not already kept.
 
-        >>> Vocabulary.build([["a", "b", "a"]]).items
-        ('<pad>', '<unk>', 'a', 'b')
+        >>> Vocabulary.build([["a", "b", "a"]], extra=["c", "a"]).items
+        ('<pad>', '<unk>', 'a', 'b', 'c')
         """
         counts = Counter(item for sequence in sequences for item in sequence)
         kept = sorted((item for item, n in counts.items() if n >= min_freq), key=lambda s: (-counts[s], s))
+        kept += [item for item in dict.fromkeys(extra) if item not in set(kept)]
         return cls(tuple(_SPECIALS + kept if has_specials else kept), has_specials)
 
     def __len__(self) -> int:
@@ -55,12 +57,12 @@ class Vocabularies:
     lowercase: bool = False
 
     @classmethod
-    def build(cls, tokens, tags, *, min_freq: int = 1, lowercase: bool = False) -> Vocabularies:
-        """Tables for a training split. Characters come from the original (cased) tokens; labels
-        are never lowercased."""
-        words = Vocabulary.build(
-            ([w.lower() for w in s] if lowercase else s for s in tokens), min_freq=min_freq
-        )
+    def build(cls, tokens, tags, *, min_freq: int = 1, lowercase: bool = False, extra_words=()) -> Vocabularies:
+        """Tables for a training split, plus `extra_words` (e.g. dev/test words with pretrained
+        vectors). Characters come from the original (cased) tokens; labels are never lowercased."""
+        fold = (lambda w: w.lower()) if lowercase else (lambda w: w)
+        words = Vocabulary.build(([fold(w) for w in s] for s in tokens), min_freq=min_freq,
+                                 extra=(fold(w) for w in extra_words))
         chars = Vocabulary.build(word for s in tokens for word in s)
         labels = Vocabulary.build(tags, has_specials=False)
         return cls(words, chars, labels, lowercase)

@@ -146,3 +146,20 @@ def test_a_multirun_directory_is_scored_run_by_run(tiny_run, compose, tmp_path):
     assert runs["overrides"].tolist() == ["seed=1 weighting=balanced", "seed=2 weighting=balanced"]
     assert runs["macro_f1"].tolist() == pytest.approx([tiny_run[2]["test"]["macro_f1"]] * 2, abs=1e-6)
     assert (tmp_path / "out" / "1" / "metrics.json").is_file() and len(result["runs"]) == 2
+
+
+def test_logit_adjustment_is_tuned_on_dev_stored_and_applied(compose, tmp_path):
+    from tagger.evaluate import TAU_GRID, evaluate
+    from tagger.train import train
+
+    data = ["data=synthetic", "data.num_sentences=60", "data.max_sentence_length=20"]
+    metrics = train(compose(data + ["model=tiny", "trainer=quick", "trainer.epochs=3", "trainer.learning_rate=0.01",
+                                    "trainer.logit_adjustment=true"]), tmp_path / "run")
+    adjustment = json.loads((tmp_path / "run" / "checkpoint" / "adjustment.json").read_text())
+    assert adjustment["tau"] in TAU_GRID and len(adjustment["log_priors"]) == 7
+    assert metrics["dev_logit_adjusted"]["macro_f1"] >= metrics["dev"]["macro_f1"]  # tau=0 is in the grid
+    for apply, expected in ((True, "test_logit_adjusted"), (False, "test")):
+        cfg = compose([f"checkpoint={tmp_path / 'run'}", *data, f"logit_adjustment={apply}"], config_name="evaluate")
+        evaluated = evaluate(cfg, tmp_path / f"eval_{apply}")
+        assert evaluated["test"]["macro_f1"] == pytest.approx(metrics[expected]["macro_f1"], abs=1e-9)
+        assert evaluated["run"]["logit_adjustment_tau"] == (adjustment["tau"] if apply else None)

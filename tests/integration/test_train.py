@@ -134,3 +134,26 @@ def test_cli_config_mistakes_get_hydras_message_not_a_traceback(tmp_path, overri
     output = result.stdout + result.stderr  # Hydra's console log handler writes to stdout
     assert result.returncode == 1
     assert message in output and "Traceback" not in output
+
+
+def test_pretrained_embeddings_extend_the_vocabulary_and_stay_frozen(compose, tmp_path, caplog):
+    train_file = write_conll(tmp_path / "train.conll", TINY_SENTENCES * 3)
+    dev_file = write_conll(tmp_path / "dev.conll", [(["Berlin", "is", "big"], ["B-LOC", "O", "O"])])
+    rng = np.random.default_rng(0)
+    words = ["john", "lives", "in", "new", "york", "berlin", "unused"]
+    vectors = {w: rng.normal(size=6).round(4) for w in words}
+    (tmp_path / "glove.txt").write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in vectors.items()))
+    cfg = compose(["data=conll", f"data.train={train_file}", f"data.dev={dev_file}", "model=tiny", "trainer=quick",
+                   f"model.pretrained_embeddings={tmp_path / 'glove.txt'}", "model.freeze_embeddings=true"])
+    with caplog.at_level(logging.INFO, logger="tagger.train"):
+        train(cfg, tmp_path / "run")
+    vocab = Vocabularies.load(tmp_path / "run" / "checkpoint" / "vocab.json")
+    assert "Berlin" in vocab.words and "big" not in vocab.words  # a dev word with a vector joins the vocabulary
+    model = keras.models.load_model(tmp_path / "run" / "checkpoint" / "model.keras", compile=False)
+    embedding = model.get_layer("word_embedding").embeddings.numpy()
+    assert embedding.shape[1] == 6
+    np.testing.assert_allclose(embedding[vocab.words.index("Berlin")], vectors["berlin"], rtol=1e-5)
+    np.testing.assert_allclose(embedding[vocab.words.index("York")], vectors["york"], rtol=1e-5)
+    tokens = [w for s, _ in TINY_SENTENCES for w in s]
+    found = sum(w.lower() in vectors for w in tokens) / len(tokens)
+    assert f"{100 * found:.1f} % of training tokens found" in caplog.text
