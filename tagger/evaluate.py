@@ -25,7 +25,7 @@ from tagger.data.encode import Encoded, encode
 from tagger.data.readers import Corpus
 from tagger.data.vocab import UNK, Vocabularies
 from tagger.metrics import OUTSIDE, format_scores, headline, labels_of, score_tags
-from tagger.model import predict_probabilities
+from tagger.model import best_paths, predict_probabilities
 from tagger.reports import write_atomically, write_confusion, write_metrics, write_report
 from tagger.schema import loader_options, register_configs
 
@@ -51,7 +51,8 @@ def score_encoded(model: keras.Model, data: Encoded, gold: list[list[str]], labe
     `unknown_labels` says otherwise: `error` refuses them, `as_o` scores them as `O`, `ignore`
     leaves their tokens out of the scores. `logit_shift` applies a logit adjustment.
     """
-    predicted = labels_of(predict_probabilities(model, data, batch_size=batch_size), label_names, logit_shift)
+    outputs = predict_probabilities(model, data, batch_size=batch_size)
+    predicted = labels_of(best_paths(model, outputs, logit_shift), label_names)
     gold, predicted = resolve_unknown_labels(gold, predicted, label_names, unknown_labels, name=name)
     scores = score_tags(gold, predicted, label_names, strict=strict)
     scores["oov_rate"] = float((data.words[data.mask] == UNK).mean()) if data.mask.any() else 0.0
@@ -66,8 +67,8 @@ def tune_logit_adjustment(model: keras.Model, data: Encoded, gold, label_names, 
     """The tau of `taus` whose adjustment ln p - tau ln prior (Menon et al. 2021) gives the best
     macro-F1 on (`data`, `gold`), and the macro-F1 of every tau. Ties go to the smaller tau."""
     probabilities = predict_probabilities(model, data, batch_size=batch_size)
-    macro = {float(tau): score_tags(gold, labels_of(probabilities, label_names, tau * log_priors), label_names)["macro_f1"]
-             for tau in taus}
+    macro = {float(tau): score_tags(gold, labels_of(best_paths(model, probabilities, tau * log_priors), label_names),
+                                    label_names)["macro_f1"] for tau in taus}
     return max(macro, key=lambda tau: (macro[tau], -tau)), macro
 
 

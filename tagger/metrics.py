@@ -114,15 +114,11 @@ def format_scores(scores: dict) -> str:
     return "\n".join(lines)
 
 
-def labels_of(probabilities: Sequence[np.ndarray], label_names: Sequence[str],
-              logit_shift: np.ndarray | None = None) -> list[list[str]]:
-    """The most probable label name at every token; with `logit_shift`, the label of highest
-    ln p - shift (post-hoc logit adjustment, shift = tau ln prior).
+def labels_of(paths: Sequence[np.ndarray], label_names: Sequence[str]) -> list[list[str]]:
+    """Label names of label-id paths.
 
-    >>> labels_of([np.array([[0.6, 0.4]])], ["O", "X"]), labels_of([np.array([[0.6, 0.4]])], ["O", "X"], np.log([0.9, 0.1]))
-    ([['O']], [['X']])
+    >>> labels_of([np.array([0, 1])], ["O", "X"])
+    [['O', 'X']]
     """
     names = np.asarray(label_names)
-    if logit_shift is None:
-        return [names[p.argmax(axis=-1)].tolist() for p in probabilities]
-    return [names[(np.log(np.maximum(p, 1e-12)) - logit_shift).argmax(axis=-1)].tolist() for p in probabilities]
+    return [names[path].tolist() for path in paths]

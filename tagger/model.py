@@ -7,9 +7,11 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from tagger.crf import CRF, viterbi
 from tagger.data.encode import Encoded, make_dataset
 
 CHAR_ENCODERS = ("lstm", "cnn", "none")
+HEADS = ("softmax", "crf")
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -89,14 +91,20 @@ def build_tagger(
     output_bias: np.ndarray | None = None,
     word_embeddings: np.ndarray | None = None,
     freeze_embeddings: bool = False,
+    head: str = "softmax",
+    crf_allowed: tuple | None = None,
 ) -> keras.Model:
     """Word embedding (+ character encoder) -> dropout -> `num_layers` BiLSTMs -> dropout -> softmax.
 
     `output_bias` sets the initial bias of the softmax layer; ln of the label priors makes the
     untrained model predict the training label distribution instead of a uniform one.
     `word_embeddings` (num_words, dim) initialise the word embedding (dim then overrides
-    `word_embedding_dim`); `freeze_embeddings` keeps them fixed.
+    `word_embedding_dim`); `freeze_embeddings` keeps them fixed. `head="crf"` replaces the softmax
+    by a linear-chain CRF (the model then outputs emission scores); `crf_allowed` = (transitions,
+    start, end) boolean masks forbid transitions.
     """
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
     if char_encoder not in CHAR_ENCODERS:
         raise ValueError(f"char_encoder must be one of {CHAR_ENCODERS}, got {char_encoder!r}")
     if num_layers < 1:
@@ -121,18 +129,23 @@ def build_tagger(
     for i in range(num_layers):
         x = layers.Bidirectional(layers.LSTM(hidden_dim, return_sequences=True), name=f"bilstm_{i + 1}")(x)
     x = layers.Dropout(dropout_rate, name="output_dropout")(x)
-    output = layers.Dense(num_labels, activation="softmax", dtype="float32", name="tags")
-    probabilities = output(x)
+    output = layers.Dense(num_labels, activation="softmax" if head == "softmax" else None, dtype="float32",
+                          name="tags")
+    outputs = output(x)
+    if head == "crf":
+        allowed = dict(zip(("allowed", "allowed_start", "allowed_end"), crf_allowed or ()))
+        outputs = CRF(num_labels, dtype="float32", name="crf", **allowed)(outputs)
     if output_bias is not None:
         if np.shape(output_bias) != (num_labels,):
             raise ValueError(f"output_bias must have shape ({num_labels},), got {np.shape(output_bias)}")
         output.bias.assign(np.asarray(output_bias, dtype="float32"))
     inputs = {"words": words, "chars": chars}
-    return keras.Model(inputs, probabilities, name="tagger")
+    return keras.Model(inputs, outputs, name="tagger")
 
 
 def predict_probabilities(model: keras.Model, data: Encoded, *, batch_size: int = 64) -> list[np.ndarray]:
-    """Per sentence, a (tokens, labels) array of tag probabilities, in corpus order.
+    """Per sentence, a (tokens, labels) array of the model's outputs, in corpus order: tag
+    probabilities, or emission scores for a CRF head.
 
     Sentences are batched in order of length, so each batch carries little padding.
     """
@@ -151,3 +164,21 @@ def predict_probabilities(model: keras.Model, data: Encoded, *, batch_size: int 
             results[sentence] = row[: data.lengths[sentence]]
             position += 1
     return results
+
+
+def has_crf(model: keras.Model) -> bool:
+    return any(layer.name == "crf" for layer in model.layers)
+
+
+def best_paths(model: keras.Model, outputs: list[np.ndarray], logit_shift: np.ndarray | None = None) -> list[np.ndarray]:
+    """Label ids per sentence: the Viterbi path for a CRF head; else the most probable label, or with
+    `logit_shift` the label of highest ln p - shift (post-hoc logit adjustment, shift = tau ln prior).
+    """
+    if has_crf(model):
+        if logit_shift is not None:
+            raise ValueError("logit adjustment applies to a softmax head, not to a CRF")
+        scores = model.get_layer("crf").numpy_scores()
+        return [viterbi(emissions, *scores) for emissions in outputs]
+    if logit_shift is None:
+        return [p.argmax(axis=-1) for p in outputs]
+    return [(np.log(np.maximum(p, 1e-12)) - logit_shift).argmax(axis=-1) for p in outputs]

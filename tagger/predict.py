@@ -21,7 +21,7 @@ from tagger.checkpoint import Checkpoint, load_checkpoint
 from tagger.cli import run_or_explain
 from tagger.data.encode import encode
 from tagger.data.readers import Corpus, decode_utf8
-from tagger.model import predict_probabilities
+from tagger.model import best_paths, has_crf, predict_probabilities
 from tagger.schema import register_configs
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,13 @@ def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_s
     corpus = Corpus(sentences, [[placeholder] * len(s) for s in sentences])
     data = encode(corpus, checkpoint.vocab, max_chars=checkpoint.max_chars, name="input")
     labels = np.asarray(checkpoint.vocab.labels.items)
+    outputs = predict_probabilities(checkpoint.model, data, batch_size=batch_size)
+    if has_crf(checkpoint.model):  # Viterbi paths; no per-token probabilities
+        for path in best_paths(checkpoint.model, outputs):
+            yield labels[path].tolist(), [float("nan")] * len(path)
+        return
     shift = checkpoint.logit_shift if logit_adjustment else None
-    for probabilities in predict_probabilities(checkpoint.model, data, batch_size=batch_size):
+    for probabilities in outputs:
         if shift is not None:  # renormalised p / prior^tau
             adjusted = np.exp(np.log(np.maximum(probabilities, 1e-12)) - shift)
             probabilities = adjusted / adjusted.sum(axis=-1, keepdims=True)
@@ -87,6 +92,8 @@ def predict(cfg: DictConfig) -> int:
     sentences = read_sentences(text, cfg.input_format.value)
     if not sentences:
         log.warning("%s: no sentences to tag", cfg.input)
+    if cfg.output_probs and has_crf(checkpoint.model):
+        raise ValueError("output_probs=true needs a softmax model: a CRF head gives whole paths, not per-token probabilities")
     tagged = tag_sentences(checkpoint, sentences, batch_size=cfg.batch_size, logit_adjustment=cfg.logit_adjustment)
     output = format_conll(sentences, tagged, with_probabilities=cfg.output_probs)
     if cfg.output == "-":

@@ -26,6 +26,16 @@ class Scheme(Enum):
     custom = "custom"
 
 
+class Head(Enum):
+    softmax = "softmax"
+    crf = "crf"
+
+
+class CRFWeighting(Enum):
+    emission = "emission"  # each position's emission scores x its token weight
+    sentence = "sentence"  # each sentence's NLL x its mean token weight
+
+
 class CharEncoderKind(Enum):
     lstm = "lstm"
     cnn = "cnn"
@@ -121,6 +131,9 @@ class ModelConfig:
     layers: int = 1
     dropout_rate: float = 0.5
     output_bias: OutputBias = OutputBias.prior  # prior: b_c = ln f_c
+    head: Head = Head.softmax
+    crf_constraints: bool = False  # forbid transitions that break IOB2/IOBES spans (O -> I-X, B-X -> I-Y)
+    crf_weighting: CRFWeighting = CRFWeighting.sentence
     pretrained_embeddings: Optional[str] = None  # GloVe/word2vec text or word2vec .bin; sets the word dimension
     freeze_embeddings: bool = False
 

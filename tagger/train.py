@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from tagger import weighting
 from tagger.callbacks import Backup, BestCheckpoint, DevScores, EpochRandomness, Throughput
 from tagger.cli import run_or_explain
+from tagger.crf import CRFLoss, allowed_transitions
 from tagger.data.datasets import load_splits
 from tagger.data.encode import BatchPlan, encode, make_dataset
 from tagger.data.vocab import Vocabularies
@@ -109,10 +110,14 @@ def model_for(cfg: DictConfig, vocab: Vocabularies, counts: np.ndarray, vectors=
             hidden_dim=m.hidden_dim, num_layers=m.layers, dropout_rate=m.dropout_rate,
             output_bias=weighting.prior_log_frequencies(counts) if m.output_bias.value == "prior" else None,
             word_embeddings=None if vectors is None else embedding_matrix(vocab.words.items, vectors, seed=cfg.seed),
-            freeze_embeddings=m.freeze_embeddings,
+            freeze_embeddings=m.freeze_embeddings, head=m.head.value,
+            crf_allowed=allowed_transitions(vocab.labels.items) if m.crf_constraints else None,
         )
-        gamma = cfg.loss.gamma if cfg.loss.name.value == "focal" else 0.0
-        model.compile(optimizer=keras.optimizers.Adam(t.learning_rate, clipnorm=t.clipnorm), loss=TokenLoss(gamma),
+        if m.head.value == "crf":
+            loss = CRFLoss(model.get_layer("crf"), m.crf_weighting.value)
+        else:
+            loss = TokenLoss(cfg.loss.gamma if cfg.loss.name.value == "focal" else 0.0)
+        model.compile(optimizer=keras.optimizers.Adam(t.learning_rate, clipnorm=t.clipnorm), loss=loss,
                       jit_compile=t.jit_compile)
     return model
 
@@ -153,6 +158,10 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
         raise ValueError(f"training data has a single label {labels}: there is nothing to learn")
     if monitor == "val_entity_f1" and not is_span_labelling(labels):
         raise ValueError("trainer.monitor=val_entity_f1 needs IOB/IOB2/IOBES labels; use val_macro_f1")
+    if cfg.model.head.value == "crf" and (cfg.loss.name.value == "focal" or cfg.trainer.logit_adjustment):
+        raise ValueError("model.head=crf has its own loss: it takes neither loss=focal nor trainer.logit_adjustment")
+    if cfg.model.crf_constraints and not is_span_labelling(labels):
+        raise ValueError("model.crf_constraints=true needs IOB2/IOBES labels")
     train_data = encode(splits.train, vocab, max_len=cfg.data.max_len, max_chars=cfg.data.max_chars, name="train")
     dev_data = encode(splits.dev, vocab, max_chars=cfg.data.max_chars, name="dev")
 

@@ -163,3 +163,27 @@ def test_logit_adjustment_is_tuned_on_dev_stored_and_applied(compose, tmp_path):
         evaluated = evaluate(cfg, tmp_path / f"eval_{apply}")
         assert evaluated["test"]["macro_f1"] == pytest.approx(metrics[expected]["macro_f1"], abs=1e-9)
         assert evaluated["run"]["logit_adjustment_tau"] == (adjustment["tau"] if apply else None)
+
+
+@pytest.mark.parametrize("crf_weighting", ["emission", "sentence"])
+def test_crf_head_trains_reloads_and_predicts_valid_spans(compose, tmp_path, crf_weighting):
+    from tagger.evaluate import evaluate
+    from tagger.predict import tag_sentences
+    from tagger.train import train
+    from tests.unit.test_crf import is_valid_iob2
+
+    paths = {split: write_conll(tmp_path / f"{split}.conll", TINY_SENTENCES * n) for split, n in
+             (("train", 4), ("dev", 1), ("test", 1))}
+    files = [f"data.{split}={path}" for split, path in paths.items()]
+    metrics = train(compose(["data=conll", *files, "model=tiny", "model.head=crf", "model.crf_constraints=true",
+                             f"model.crf_weighting={crf_weighting}", "weighting=balanced", "trainer=quick",
+                             "trainer.epochs=3", "trainer.learning_rate=0.01"]), tmp_path / "run")
+    checkpoint = load_checkpoint(tmp_path / "run")
+    assert checkpoint.model.get_layer("crf").allowed.sum() < 25  # constraints survive saving
+    sentences = [s for s, _ in TINY_SENTENCES] + [["York", "New", "Paris", "Los"] * 5]
+    for tags, _ in tag_sentences(checkpoint, sentences):
+        assert is_valid_iob2(tags)
+    evaluated = evaluate(compose([f"checkpoint={tmp_path / 'run'}", "data=conll", *files], config_name="evaluate"),
+                         tmp_path / "eval")
+    assert evaluated["test"]["macro_f1"] == pytest.approx(metrics["test"]["macro_f1"], abs=1e-9)
+    assert evaluated["test"]["entity_f1"] == pytest.approx(metrics["test"]["entity_f1"], abs=1e-9)
