@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="measured epochs, after one warm-up epoch")
     parser.add_argument("--scale", type=int, default=1, help="synthetic corpus size: 3,000 x SCALE sentences")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--wnut", type=Path, default=WNUT, help="WNUT-2017 train.conll (default: %(default)s)")
     parser.add_argument("--skip-wnut", action="store_true")
     parser.add_argument("--skip-naive", action="store_true", help="tagger's pipeline only (for --scale runs)")
     args = parser.parse_args()
@@ -104,8 +105,8 @@ def main() -> None:
           f"{keras.config.backend()} backend")
     rows = run(f"synthetic x{args.scale}", generate_synthetic(3000 * args.scale, seed=0), epochs=args.epochs,
                batch_size=args.batch_size, pipelines=pipelines)
-    if WNUT.is_file() and not args.skip_wnut:
-        rows += run("wnut17", read_conll(WNUT), epochs=args.epochs, batch_size=args.batch_size, pipelines=pipelines)
+    if args.wnut.is_file() and not args.skip_wnut:
+        rows += run("wnut17", read_conll(args.wnut), epochs=args.epochs, batch_size=args.batch_size, pipelines=pipelines)
     if args.skip_naive:
         product = rows[0]
         print(f"bench: train_tok_s={product['train_tok_s']:.0f} predict_tok_s={product['predict_tok_s']:.0f} "

@@ -28,12 +28,15 @@ class DevScores(keras.callbacks.Callback):
     CSVLogger) can use them.
     """
 
-    def __init__(self, dev: Encoded, gold: list[list[str]], label_names: list[str], *, batch_size: int = 64):
+    def __init__(self, dev: Encoded, gold: list[list[str]], label_names: list[str], *, batch_size: int = 64,
+                 threshold: float = 0.5):
         super().__init__()
         self.dev, self.gold, self.label_names, self.batch_size = dev, gold, list(label_names), batch_size
+        self.threshold = threshold
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = score_encoded(self.model, self.dev, self.gold, self.label_names, batch_size=self.batch_size, name="dev")
+        scores = score_encoded(self.model, self.dev, self.gold, self.label_names, batch_size=self.batch_size,
+                               threshold=self.threshold, name="dev")
         for key in ("macro_f1", "micro_f1", "weighted_f1", "accuracy", "entity_f1"):
             if key in scores and logs is not None:
                 logs[f"val_{key}"] = scores[key]

@@ -24,8 +24,8 @@ from tagger.data.datasets import load_split
 from tagger.data.encode import Encoded, encode
 from tagger.data.readers import Corpus
 from tagger.data.vocab import UNK, Vocabularies
-from tagger.metrics import OUTSIDE, format_scores, headline, labels_of, score_tags
-from tagger.model import best_paths, predict_probabilities
+from tagger.metrics import MULTI_LABEL_SEPARATOR, OUTSIDE, format_scores, headline, label_set, labels_of, score_tags
+from tagger.model import best_paths, is_multi_label, predict_probabilities
 from tagger.reports import write_atomically, write_confusion, write_metrics, write_report
 from tagger.schema import loader_options, register_configs
 
@@ -43,18 +43,21 @@ def score_corpus(model: keras.Model, corpus: Corpus, vocab: Vocabularies, *, max
 
 def score_encoded(model: keras.Model, data: Encoded, gold: list[list[str]], label_names, *, batch_size: int = 128,
                   strict: bool = False, unknown_labels: str | None = None, logit_shift=None,
-                  name: str = "corpus") -> dict:
+                  threshold: float = 0.5, name: str = "corpus") -> dict:
     """Scores of `model` on encoded sentences against their `gold` tags, with the share of tokens
     outside the word vocabulary (`oov_rate`).
 
     Gold labels the model does not know are scored as given (they count as misses) unless
     `unknown_labels` says otherwise: `error` refuses them, `as_o` scores them as `O`, `ignore`
-    leaves their tokens out of the scores. `logit_shift` applies a logit adjustment.
+    leaves their tokens out of the scores. `logit_shift` applies a logit adjustment; `threshold`
+    decides multi-label tags.
     """
     outputs = predict_probabilities(model, data, batch_size=batch_size)
-    predicted = labels_of(best_paths(model, outputs, logit_shift), label_names)
-    gold, predicted = resolve_unknown_labels(gold, predicted, label_names, unknown_labels, name=name)
-    scores = score_tags(gold, predicted, label_names, strict=strict)
+    predicted = labels_of(best_paths(model, outputs, logit_shift, threshold=threshold), label_names)
+    multi_label = is_multi_label(model)
+    gold, predicted = resolve_unknown_labels(gold, predicted, label_names, unknown_labels, name=name,
+                                             multi_label=multi_label)
+    scores = score_tags(gold, predicted, label_names, strict=strict, multi_label=multi_label)
     scores["oov_rate"] = float((data.words[data.mask] == UNK).mean()) if data.mask.any() else 0.0
     return scores
 
@@ -72,12 +75,25 @@ def tune_logit_adjustment(model: keras.Model, data: Encoded, gold, label_names, 
     return max(macro, key=lambda tau: (macro[tau], -tau)), macro
 
 
-def resolve_unknown_labels(gold, predicted, known, policy: str | None, *, name: str = "corpus"):
-    """Apply the `unknown_labels` policy (None, error, as_o, ignore) to gold tags the model does not know."""
+def resolve_unknown_labels(gold, predicted, known, policy: str | None, *, name: str = "corpus",
+                           multi_label: bool = False):
+    """Apply the `unknown_labels` policy (None, error, as_o, ignore) to gold tags the model does not know.
+
+    For multi-label tags the policy applies to their single labels: `as_o` drops unknown labels
+    from a token's set, `ignore` leaves out the tokens that have one.
+    """
     known = set(known)
-    unknown = Counter(tag for sentence in gold for tag in sentence if tag not in known)
+    labels_of_tag = label_set if multi_label else (lambda tag: {tag})
+    unknown = Counter(label for sentence in gold for tag in sentence for label in labels_of_tag(tag)
+                      if label not in known)
     if not unknown or policy is None:
         return gold, predicted
+    if multi_label and policy == "as_o":
+        log.warning("%s: dropping labels the checkpoint does not know (tokens: %s)", name, dict(unknown))
+        keep = lambda tag: MULTI_LABEL_SEPARATOR.join(sorted(label_set(tag) & known)) or OUTSIDE  # noqa: E731
+        return [[keep(t) for t in s] for s in gold], predicted
+    if multi_label:
+        known = {tag for s in gold for tag in s if label_set(tag) <= known}
     if policy == "error":
         raise ValueError(f"{name}: labels the checkpoint was not trained on (tokens: {dict(unknown)}); "
                          "score them as O with unknown_labels=as_o, or leave them out with unknown_labels=ignore")
@@ -110,9 +126,10 @@ def evaluate_checkpoint(path: Path, corpus: Corpus, cfg: DictConfig, output_dir:
     """Score one checkpoint and write its files into `output_dir`."""
     checkpoint = load_checkpoint(path)
     logit_shift = checkpoint.logit_shift if cfg.logit_adjustment else None
+    threshold = checkpoint.config.model.threshold if cfg.threshold is None else cfg.threshold
     scores = score_corpus(checkpoint.model, corpus, checkpoint.vocab, max_chars=checkpoint.max_chars,
                           batch_size=cfg.batch_size, name=cfg.split, strict=cfg.entity_strict,
-                          unknown_labels=cfg.unknown_labels.value, logit_shift=logit_shift)
+                          unknown_labels=cfg.unknown_labels.value, logit_shift=logit_shift, threshold=threshold)
     metrics = {
         "run": {"checkpoint": str(checkpoint.path), "data": cfg.data.name, "split": cfg.split,
                 "sentences": len(corpus), "tokens": corpus.num_tokens, "oov_rate": round(scores["oov_rate"], 4),
@@ -123,7 +140,8 @@ def evaluate_checkpoint(path: Path, corpus: Corpus, cfg: DictConfig, output_dir:
     output_dir.mkdir(parents=True, exist_ok=True)
     write_metrics(output_dir / "metrics.json", metrics)
     write_report(output_dir / "report.md", metrics, title="Evaluation report")
-    write_confusion(output_dir, scores, cfg.split)
+    if "confusion" in scores:  # single-label tags
+        write_confusion(output_dir, scores, cfg.split)
     log.info("%s scores of %s (%d sentences, %d tokens, OOV rate %.2f %%):\n%s", cfg.split, checkpoint.path,
              len(corpus), corpus.num_tokens, 100 * scores["oov_rate"], format_scores(scores))
     return metrics

@@ -50,3 +50,29 @@ class TokenLoss(keras.losses.Loss):
 
     def get_config(self):
         return {"name": self.name, "gamma": self.gamma}
+
+
+@keras.saving.register_keras_serializable(package="tagger")
+class WeightedBinaryCrossentropy(keras.losses.Loss):
+    """Multi-hot targets: per label c, -(w_pos[c] y log p + w_neg[c] (1 - y) log(1 - p)), summed over
+    labels and averaged over real tokens (as `TokenLoss`). Targets are -1 on padding; predictions
+    are sigmoid probabilities. With w_neg = 1 this is `tf.nn.weighted_cross_entropy_with_logits`.
+    """
+
+    def __init__(self, positive_weights, negative_weights, name: str = "weighted_bce", **kwargs):
+        kwargs.pop("reduction", None)
+        super().__init__(name=name, reduction="sum", **kwargs)
+        self.positive_weights = [float(w) for w in positive_weights]
+        self.negative_weights = [float(w) for w in negative_weights]
+
+    def call(self, y_true, y_pred):
+        real = ops.cast(y_true[..., 0] >= 0, y_pred.dtype)
+        targets = ops.maximum(ops.cast(y_true, y_pred.dtype), 0.0)
+        p = ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
+        positive, negative = (ops.convert_to_tensor(w, y_pred.dtype) for w in (self.positive_weights, self.negative_weights))
+        losses = -ops.sum(positive * targets * ops.log(p) + negative * (1.0 - targets) * ops.log(1.0 - p), axis=-1)
+        return losses * real / ops.maximum(_summed_over_replicas(ops.sum(real)), 1.0)
+
+    def get_config(self):
+        return {"name": self.name, "positive_weights": self.positive_weights,
+                "negative_weights": self.negative_weights}

@@ -83,9 +83,49 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
     }
 
 
+MULTI_LABEL_SEPARATOR = "|"
+
+
+def label_set(tag: str) -> set[str]:
+    """The labels of a multi-label tag: `A|B` -> {A, B}; `O` (or empty) -> no label.
+
+    >>> sorted(label_set("B-X|C")), label_set("O")
+    (['B-X', 'C'], set())
+    """
+    return {label for label in tag.split(MULTI_LABEL_SEPARATOR) if label and label != OUTSIDE}
+
+
+def multi_label_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], labels: Sequence[str] = ()) -> dict:
+    """Per-label precision/recall/F1/support of multi-label tags (`A|B`), averages over the labels
+    in the gold tags or predictions, and `accuracy`: the share of tokens whose label set is exact."""
+    gold_sets, predicted_sets = ([label_set(t) for t in _flat(tags)] for tags in (gold, predicted))
+    if len(gold_sets) != len(predicted_sets):
+        raise ValueError(f"{len(gold_sets)} gold tags but {len(predicted_sets)} predicted tags")
+    ordered = list(dict.fromkeys([*labels, *sorted(set().union(*gold_sets, *predicted_sets))]))
+    y_true = np.array([[label in s for label in ordered] for s in gold_sets], dtype=int).reshape(-1, len(ordered))
+    y_pred = np.array([[label in s for label in ordered] for s in predicted_sets], dtype=int).reshape(-1, len(ordered))
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, average=None, zero_division=0)
+    per_label = {label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                 for i, label in enumerate(ordered)}
+    present = (y_true.sum(axis=0) + y_pred.sum(axis=0)) > 0
+    scores = {"accuracy": float(np.mean([g == q for g, q in zip(gold_sets, predicted_sets)])) if gold_sets else 0.0}
+    for average in ("macro", "micro", "weighted"):
+        if present.any():
+            values = precision_recall_fscore_support(y_true[:, present], y_pred[:, present], average=average,
+                                                     zero_division=0)
+            scores[f"{average}_precision"], scores[f"{average}_recall"], scores[f"{average}_f1"] = map(float, values[:3])
+        else:
+            scores[f"{average}_precision"] = scores[f"{average}_recall"] = scores[f"{average}_f1"] = 0.0
+    scores["per_label"] = per_label
+    return scores
+
+
 def score_tags(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], labels: Sequence[str] = (),
-               *, strict: bool = False) -> dict:
-    """Token scores, plus entity scores (under "entity") when the labels are span tags."""
+               *, strict: bool = False, multi_label: bool = False) -> dict:
+    """Token scores, plus entity scores (under "entity") when the labels are span tags; multi-label
+    scores for `multi_label` tags."""
+    if multi_label:
+        return multi_label_scores(gold, predicted, labels)
     scores = token_scores(gold, predicted, labels)
     if is_span_labelling(list(scores["per_label"])):
         scores["entity"] = entity_scores(gold, predicted, strict=strict)
@@ -115,10 +155,12 @@ def format_scores(scores: dict) -> str:
 
 
 def labels_of(paths: Sequence[np.ndarray], label_names: Sequence[str]) -> list[list[str]]:
-    """Label names of label-id paths.
+    """Tags of label-id paths, or of (tokens, labels) boolean label sets (joined `A|B`, `O` for none).
 
-    >>> labels_of([np.array([0, 1])], ["O", "X"])
-    [['O', 'X']]
+    >>> labels_of([np.array([0, 1])], ["O", "X"]), labels_of([np.array([[True, True], [False, False]])], ["A", "B"])
+    ([['O', 'X']], [['A|B', 'O']])
     """
     names = np.asarray(label_names)
+    if paths and np.asarray(paths[0]).ndim == 2:
+        return [[MULTI_LABEL_SEPARATOR.join(names[row]) or OUTSIDE for row in path] for path in paths]
     return [names[path].tolist() for path in paths]

@@ -11,7 +11,7 @@ from tagger.crf import CRF, viterbi
 from tagger.data.encode import Encoded, make_dataset
 
 CHAR_ENCODERS = ("lstm", "cnn", "none")
-HEADS = ("softmax", "crf")
+HEADS = ("softmax", "crf", "sigmoid")
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -129,8 +129,7 @@ def build_tagger(
     for i in range(num_layers):
         x = layers.Bidirectional(layers.LSTM(hidden_dim, return_sequences=True), name=f"bilstm_{i + 1}")(x)
     x = layers.Dropout(dropout_rate, name="output_dropout")(x)
-    output = layers.Dense(num_labels, activation="softmax" if head == "softmax" else None, dtype="float32",
-                          name="tags")
+    output = layers.Dense(num_labels, activation={"crf": None}.get(head, head), dtype="float32", name="tags")
     outputs = output(x)
     if head == "crf":
         allowed = dict(zip(("allowed", "allowed_start", "allowed_end"), crf_allowed or ()))
@@ -170,10 +169,19 @@ def has_crf(model: keras.Model) -> bool:
     return any(layer.name == "crf" for layer in model.layers)
 
 
-def best_paths(model: keras.Model, outputs: list[np.ndarray], logit_shift: np.ndarray | None = None) -> list[np.ndarray]:
-    """Label ids per sentence: the Viterbi path for a CRF head; else the most probable label, or with
-    `logit_shift` the label of highest ln p - shift (post-hoc logit adjustment, shift = tau ln prior).
+def is_multi_label(model: keras.Model) -> bool:
+    return model.get_layer("tags").activation.__name__ == "sigmoid"
+
+
+def best_paths(model: keras.Model, outputs: list[np.ndarray], logit_shift: np.ndarray | None = None, *,
+               threshold: float = 0.5) -> list[np.ndarray]:
+    """Label ids per sentence: the Viterbi path for a CRF head; (tokens, labels) booleans, the labels
+    of probability >= `threshold`, for a multi-label (sigmoid) head; else the most probable label,
+    or with `logit_shift` the label of highest ln p - shift (post-hoc logit adjustment, shift =
+    tau ln prior).
     """
+    if is_multi_label(model):
+        return [p >= threshold for p in outputs]
     if has_crf(model):
         if logit_shift is not None:
             raise ValueError("logit adjustment applies to a softmax head, not to a CRF")

@@ -21,7 +21,8 @@ from tagger.checkpoint import Checkpoint, load_checkpoint
 from tagger.cli import run_or_explain
 from tagger.data.encode import encode
 from tagger.data.readers import Corpus, decode_utf8
-from tagger.model import best_paths, has_crf, predict_probabilities
+from tagger.metrics import labels_of
+from tagger.model import best_paths, has_crf, is_multi_label, predict_probabilities
 from tagger.schema import register_configs
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def read_sentences(text: str, input_format: str) -> list[list[str]]:
 
 
 def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_size: int = 128,
-                  logit_adjustment: bool = True):
+                  logit_adjustment: bool = True, threshold: float = 0.5):
     """Per sentence, the predicted tags and their probabilities (after the checkpoint's logit
     adjustment, when it has one and `logit_adjustment` is on)."""
     placeholder = checkpoint.vocab.labels.items[0]  # tags are unknown; the encoder still fills label arrays
@@ -57,9 +58,10 @@ def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_s
     data = encode(corpus, checkpoint.vocab, max_chars=checkpoint.max_chars, name="input")
     labels = np.asarray(checkpoint.vocab.labels.items)
     outputs = predict_probabilities(checkpoint.model, data, batch_size=batch_size)
-    if has_crf(checkpoint.model):  # Viterbi paths; no per-token probabilities
-        for path in best_paths(checkpoint.model, outputs):
-            yield labels[path].tolist(), [float("nan")] * len(path)
+    if has_crf(checkpoint.model) or is_multi_label(checkpoint.model):  # no single per-token probability
+        paths = best_paths(checkpoint.model, outputs, threshold=threshold)
+        for tags in labels_of(paths, labels):
+            yield tags, [float("nan")] * len(tags)
         return
     shift = checkpoint.logit_shift if logit_adjustment else None
     for probabilities in outputs:
@@ -92,9 +94,12 @@ def predict(cfg: DictConfig) -> int:
     sentences = read_sentences(text, cfg.input_format.value)
     if not sentences:
         log.warning("%s: no sentences to tag", cfg.input)
-    if cfg.output_probs and has_crf(checkpoint.model):
-        raise ValueError("output_probs=true needs a softmax model: a CRF head gives whole paths, not per-token probabilities")
-    tagged = tag_sentences(checkpoint, sentences, batch_size=cfg.batch_size, logit_adjustment=cfg.logit_adjustment)
+    if cfg.output_probs and (has_crf(checkpoint.model) or is_multi_label(checkpoint.model)):
+        raise ValueError("output_probs=true needs a softmax model: a CRF gives whole paths, and multi-label tags "
+                         "one probability per label")
+    threshold = checkpoint.config.model.threshold if cfg.threshold is None else cfg.threshold
+    tagged = tag_sentences(checkpoint, sentences, batch_size=cfg.batch_size, logit_adjustment=cfg.logit_adjustment,
+                           threshold=threshold)
     output = format_conll(sentences, tagged, with_probabilities=cfg.output_probs)
     if cfg.output == "-":
         sys.stdout.write(output)

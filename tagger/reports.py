@@ -19,14 +19,15 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def label_table(labels, counts, weights) -> pd.DataFrame:
-    """Training label distribution and the class weight of each label."""
+def label_table(labels, counts, weights, negative_weights=None) -> pd.DataFrame:
+    """Training label distribution and the class weight of each label (and, for multi-label tags,
+    the weight of a token without it)."""
     total = max(int(sum(counts)), 1)
-    return pd.DataFrame(
-        {"train_tokens": [int(c) for c in counts], "frequency": [c / total for c in counts],
-         "class_weight": [float(w) for w in weights]},
-        index=pd.Index(labels, name="label"),
-    )
+    columns = {"train_tokens": [int(c) for c in counts], "frequency": [c / total for c in counts],
+               "class_weight": [float(w) for w in weights]}
+    if negative_weights is not None:
+        columns["negative_weight"] = [float(w) for w in negative_weights]
+    return pd.DataFrame(columns, index=pd.Index(labels, name="label"))
 
 
 def write_metrics(path: Path, metrics: dict) -> None:

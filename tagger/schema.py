@@ -82,6 +82,7 @@ class DataConfig:
     min_freq: int = 1  # words seen fewer times in train map to UNK
     max_len: Optional[int] = None  # cut training sentences longer than this (with a warning); null: keep all
     max_chars: Optional[int] = 30  # cut words longer than this for the character encoder (with a warning)
+    multi_label: bool = False  # tags are label sets joined by | (O: none); sigmoid output, weighted BCE
 
 
 @dataclass
@@ -132,6 +133,7 @@ class ModelConfig:
     dropout_rate: float = 0.5
     output_bias: OutputBias = OutputBias.prior  # prior: b_c = ln f_c
     head: Head = Head.softmax
+    threshold: float = 0.5  # multi-label: a label is predicted when its probability reaches this
     crf_constraints: bool = False  # forbid transitions that break IOB2/IOBES spans (O -> I-X, B-X -> I-Y)
     crf_weighting: CRFWeighting = CRFWeighting.sentence
     pretrained_embeddings: Optional[str] = None  # GloVe/word2vec text or word2vec .bin; sets the word dimension
@@ -192,6 +194,7 @@ class EvaluateConfig:
     unknown_labels: UnknownLabels = UnknownLabels.error
     entity_strict: bool = False  # entity spans by strict IOB2/IOBES rules instead of conlleval's
     logit_adjustment: bool = True  # apply the checkpoint's tuned logit adjustment, if it has one
+    threshold: Optional[float] = None  # multi-label decision threshold; null: the checkpoint's model.threshold
     batch_size: int = 128
 
 
@@ -203,6 +206,7 @@ class PredictConfig:
     input_format: InputFormat = InputFormat.conll
     output_probs: bool = False  # add the probability of the chosen tag as a third column
     logit_adjustment: bool = True  # apply the checkpoint's tuned logit adjustment, if it has one
+    threshold: Optional[float] = None  # multi-label decision threshold; null: the checkpoint's model.threshold
     batch_size: int = 128
 
 

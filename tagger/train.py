@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import dataclass
 import time
 import warnings
 from pathlib import Path
@@ -31,7 +32,7 @@ from tagger.data.vocab import Vocabularies
 from tagger.embeddings import coverage, embedding_matrix, lookup, read_vectors
 from tagger.checkpoint import save_adjustment
 from tagger.evaluate import score_corpus, score_encoded, tune_logit_adjustment
-from tagger.losses import TokenLoss
+from tagger.losses import TokenLoss, WeightedBinaryCrossentropy
 from tagger.metrics import format_scores, headline, is_span_labelling
 from tagger.model import build_tagger
 from tagger.reports import label_table, write_atomically, write_confusion, write_metrics, write_report
@@ -69,14 +70,42 @@ def keep_history_rows(path: Path, epochs: int) -> None:
         write_atomically(path, "".join(lines[: epochs + 1]))
 
 
-def class_weights_for(w: DictConfig, counts: np.ndarray, labels: list[str]) -> np.ndarray:
-    """The class weights the weighting group asks for; warns when they grow with frequency."""
-    class_weights = weighting.class_weights(
-        counts, labels, w.scheme.value, beta=w.beta, mu=w.mu, custom=dict(w.custom), ignore=list(w.ignore),
-        normalize=w.normalize, max_weight=w.max_weight,
-    )
+@dataclass
+class LabelWeights:
+    """What the weighting group makes of the training labels."""
+
+    counts: np.ndarray  # training tokens per label (multi-label: tokens that carry the label)
+    tokens: int  # real training tokens
+    class_weights: np.ndarray  # per label (multi-label: weight of a positive)
+    negative_weights: np.ndarray | None  # multi-label: weight of a negative, per label
+    train: np.ndarray  # (samples, seq_len) sample weights of train and dev
+    dev: np.ndarray
+
+    def table(self, labels) -> pd.DataFrame:
+        return label_table(labels, self.counts, self.class_weights, self.negative_weights)
+
+
+def label_weights_for(w: DictConfig, labels: list[str], train_data, dev_data) -> LabelWeights:
+    """Class weights as the weighting group asks (warning when they grow with frequency), and the
+    sample weights of train and dev: for single labels the temporal weights (class weight x sentence
+    weight, 0 on padding); for multi-label tags, where the per-label weights act inside the loss,
+    the sentence weights on real tokens."""
+    options = dict(beta=w.beta, mu=w.mu, normalize=w.normalize, max_weight=w.max_weight)
+    if train_data.labels.ndim == 3:
+        counts = train_data.labels[train_data.mask].sum(axis=0).astype(int)
+        positive, negative = weighting.binary_class_weights(counts, int(train_data.mask.sum()), w.scheme.value,
+                                                            custom=dict(w.custom), ignore=list(w.ignore), **options)
+        weighting.warn_if_weights_grow_with_frequency(counts, positive, labels)
+        sample = lambda data: (data.mask * data.sentence_weights[:, None]).astype(np.float32)  # noqa: E731
+        return LabelWeights(counts, int(train_data.mask.sum()), positive, negative, sample(train_data), sample(dev_data))
+    counts = weighting.label_counts(train_data.labels, train_data.mask, len(labels))
+    class_weights = weighting.class_weights(counts, labels, w.scheme.value, custom=dict(w.custom),
+                                            ignore=list(w.ignore), **options)
     weighting.warn_if_weights_grow_with_frequency(counts, class_weights, labels)
-    return class_weights
+    temporal = lambda data: weighting.temporal_sample_weights(  # noqa: E731
+        data.labels, data.mask, class_weights, data.sentence_weights)
+    return LabelWeights(counts, int(train_data.mask.sum()), class_weights, None, temporal(train_data),
+                        temporal(dev_data))
 
 
 def mirrored_strategy() -> tf.distribute.MirroredStrategy:
@@ -98,9 +127,19 @@ def pretrained_vectors(path: str | None, splits) -> dict[str, np.ndarray] | None
     return vectors
 
 
-def model_for(cfg: DictConfig, vocab: Vocabularies, counts: np.ndarray, vectors=None) -> keras.Model:
-    """The compiled model the model, loss and trainer groups ask for, under the trainer's strategy."""
+def model_for(cfg: DictConfig, vocab: Vocabularies, weights: LabelWeights, vectors=None) -> keras.Model:
+    """The compiled model the model, loss and trainer groups ask for, under the trainer's strategy.
+
+    The output bias starts at the label priors: ln f for a softmax or CRF, ln(f / (1 - f)) for
+    the independent sigmoids of multi-label tags.
+    """
     m, t = cfg.model, cfg.trainer
+    head = "sigmoid" if vocab.multi_label else m.head.value
+    if vocab.multi_label:
+        frequencies = np.clip(weights.counts / weights.tokens, 1e-6, 1 - 1e-6)
+        priors = np.log(frequencies / (1 - frequencies))
+    else:
+        priors = weighting.prior_log_frequencies(weights.counts)
     strategy = mirrored_strategy() if t.strategy.value == "mirrored" else tf.distribute.get_strategy()
     with strategy.scope():
         model = build_tagger(
@@ -108,13 +147,15 @@ def model_for(cfg: DictConfig, vocab: Vocabularies, counts: np.ndarray, vectors=
             char_encoder=m.char_encoder.value, char_embedding_dim=m.char_embedding_dim,
             char_hidden_dim=m.char_hidden_dim, char_filters=m.char_filters, char_kernel_size=m.char_kernel_size,
             hidden_dim=m.hidden_dim, num_layers=m.layers, dropout_rate=m.dropout_rate,
-            output_bias=weighting.prior_log_frequencies(counts) if m.output_bias.value == "prior" else None,
+            output_bias=priors if m.output_bias.value == "prior" else None,
             word_embeddings=None if vectors is None else embedding_matrix(vocab.words.items, vectors, seed=cfg.seed),
-            freeze_embeddings=m.freeze_embeddings, head=m.head.value,
+            freeze_embeddings=m.freeze_embeddings, head=head,
             crf_allowed=allowed_transitions(vocab.labels.items) if m.crf_constraints else None,
         )
-        if m.head.value == "crf":
+        if head == "crf":
             loss = CRFLoss(model.get_layer("crf"), m.crf_weighting.value)
+        elif head == "sigmoid":
+            loss = WeightedBinaryCrossentropy(weights.class_weights, weights.negative_weights)
         else:
             loss = TokenLoss(cfg.loss.gamma if cfg.loss.name.value == "focal" else 0.0)
         model.compile(optimizer=keras.optimizers.Adam(t.learning_rate, clipnorm=t.clipnorm), loss=loss,
@@ -151,7 +192,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     vectors = pretrained_vectors(cfg.model.pretrained_embeddings, splits)
     held_out = [w for corpus in (splits.dev, splits.test) if corpus for s in corpus.tokens for w in s]
     vocab = Vocabularies.build(splits.train.tokens, splits.train.tags, min_freq=cfg.data.min_freq,
-                               lowercase=cfg.data.lowercase,
+                               lowercase=cfg.data.lowercase, multi_label=cfg.data.multi_label,
                                extra_words=[w for w in held_out if vectors and lookup(vectors, w) is not None])
     labels = list(vocab.labels.items)
     if len(labels) < 2:
@@ -160,20 +201,19 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
         raise ValueError("trainer.monitor=val_entity_f1 needs IOB/IOB2/IOBES labels; use val_macro_f1")
     if cfg.model.head.value == "crf" and (cfg.loss.name.value == "focal" or cfg.trainer.logit_adjustment):
         raise ValueError("model.head=crf has its own loss: it takes neither loss=focal nor trainer.logit_adjustment")
+    if cfg.data.multi_label and (cfg.model.head.value == "crf" or cfg.loss.name.value == "focal"
+                                 or cfg.trainer.logit_adjustment or monitor == "val_entity_f1"):
+        raise ValueError("data.multi_label=true trains independent sigmoids with a weighted binary cross-entropy: "
+                         "it takes no CRF head, focal loss, logit adjustment or entity monitor")
     if cfg.model.crf_constraints and not is_span_labelling(labels):
         raise ValueError("model.crf_constraints=true needs IOB2/IOBES labels")
     train_data = encode(splits.train, vocab, max_len=cfg.data.max_len, max_chars=cfg.data.max_chars, name="train")
     dev_data = encode(splits.dev, vocab, max_chars=cfg.data.max_chars, name="dev")
 
-    counts = weighting.label_counts(train_data.labels, train_data.mask, len(labels))
-    class_weights = class_weights_for(cfg.weighting, counts, labels)
-    train_weights = weighting.temporal_sample_weights(train_data.labels, train_data.mask, class_weights,
-                                                      train_data.sentence_weights)
-    dev_weights = weighting.temporal_sample_weights(dev_data.labels, dev_data.mask, class_weights,
-                                                    dev_data.sentence_weights)
-    labels_and_weights = label_table(labels, counts, class_weights)
+    weights = label_weights_for(cfg.weighting, labels, train_data, dev_data)
+    labels_and_weights = weights.table(labels)
 
-    model = model_for(cfg, vocab, counts, vectors)
+    model = model_for(cfg, vocab, weights, vectors)
     real_tokens = int(train_data.mask.sum())
     log.info(
         "data %s: train %d sentences / %d tokens, dev %d / %d, test %s; vocabulary %d words, %d chars, "
@@ -198,7 +238,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     plan = BatchPlan(train_data.lengths, cfg.trainer.batch_size, seed=cfg.seed, bucketing=cfg.trainer.bucketing)
     callbacks = [
         EpochRandomness(plan),
-        DevScores(dev_data, splits.dev.tags, labels, batch_size=cfg.trainer.eval_batch_size),
+        DevScores(dev_data, splits.dev.tags, labels, batch_size=cfg.trainer.eval_batch_size,
+                  threshold=cfg.model.threshold),
         Throughput(real_tokens),
         checkpoint,
         keras.callbacks.CSVLogger(str(history_path), append=initial_epoch > 0),
@@ -208,8 +249,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     started = time.perf_counter()
     if initial_epoch < cfg.trainer.epochs and not stopped_early:
         model.fit(
-            make_dataset(train_data, train_weights, batch_size=cfg.trainer.batch_size, plan=plan),
-            validation_data=make_dataset(dev_data, dev_weights, batch_size=cfg.trainer.eval_batch_size,
+            make_dataset(train_data, weights.train, batch_size=cfg.trainer.batch_size, plan=plan),
+            validation_data=make_dataset(dev_data, weights.dev, batch_size=cfg.trainer.eval_batch_size,
                                          order=np.argsort(dev_data.lengths, kind="stable")),
             epochs=cfg.trainer.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
             verbose=cfg.trainer.verbose, shuffle=False,
@@ -219,13 +260,13 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     history = pd.read_csv(history_path)
 
     best_model = keras.models.load_model(checkpoint_dir / "model.keras", compile=False)
-    scored = {"dev": score_encoded(best_model, dev_data, splits.dev.tags, labels,
-                                   batch_size=cfg.trainer.eval_batch_size, name="dev")}
+    options = dict(batch_size=cfg.trainer.eval_batch_size, threshold=cfg.model.threshold)
+    scored = {"dev": score_encoded(best_model, dev_data, splits.dev.tags, labels, name="dev", **options)}
     if splits.test is not None:
-        scored["test"] = score_corpus(best_model, splits.test, vocab, max_chars=cfg.data.max_chars,
-                                      batch_size=cfg.trainer.eval_batch_size, name="test")
+        scored["test"] = score_corpus(best_model, splits.test, vocab, max_chars=cfg.data.max_chars, name="test",
+                                      **options)
     if cfg.trainer.logit_adjustment:
-        scored.update(adjust_logits(best_model, dev_data, splits, vocab, counts, cfg, checkpoint_dir))
+        scored.update(adjust_logits(best_model, dev_data, splits, vocab, weights.counts, cfg, checkpoint_dir))
     metrics = {
         "run": {
             "data": data_options["name"], "weighting": cfg.weighting.scheme.value, "seed": cfg.seed, "monitor": monitor,
@@ -239,7 +280,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     write_metrics(output_dir / "metrics.json", metrics)
     write_report(output_dir / "report.md", metrics, labels_and_weights)
     final_split = "test" if "test" in scored else "dev"
-    write_confusion(output_dir, scored[final_split], final_split)
+    if "confusion" in scored[final_split]:  # single-label tags
+        write_confusion(output_dir, scored[final_split], final_split)
     log.info("best epoch %d (%s=%.4f); %s scores of the best checkpoint:\n%s", checkpoint.best_epoch, monitor,
              checkpoint.best, final_split, format_scores(scored[final_split]))
     log.info("run files in %s; %s", output_dir, headline(scored[final_split]))

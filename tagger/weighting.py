@@ -110,6 +110,24 @@ def class_weights(
     return weights
 
 
+def binary_class_weights(positives: np.ndarray, total: int, scheme: str = "none", **options) -> tuple[np.ndarray, np.ndarray]:
+    """Per label of a multi-label task, (positive weights, negative weights).
+
+    Each label is its own two-class problem, with n_neg = total - n_pos negative tokens: the scheme
+    and `options` (as for `class_weights`, `custom` and `ignore` aside) weigh its two classes. With
+    `balanced`, pos_weight / neg_weight = n_neg / n_pos.
+
+    >>> pos, neg = binary_class_weights(np.array([2, 5]), 10, "balanced", normalize=False)
+    >>> pos.tolist(), neg.tolist()
+    ([2.5, 1.0], [0.625, 1.0])
+    """
+    if scheme == "custom" or options.get("custom") or options.get("ignore"):
+        raise ValueError("multi-label weighting takes a scheme, not custom weights or ignored labels")
+    pairs = [class_weights(np.array([total - n, n]), ["negative", "positive"], scheme, **options)
+             for n in np.asarray(positives)]
+    return np.array([p for _, p in pairs]), np.array([n for n, _ in pairs])
+
+
 def _check_weights(weights: np.ndarray, labels: list[str]) -> None:
     bad = [f"{label}={w}" for label, w in zip(labels, weights) if not np.isfinite(w) or w < 0]
     if bad:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tagger.data.readers import Corpus
+from tagger.metrics import label_set
 from tagger.data.vocab import Vocabularies
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,8 @@ class Encoded:
 
     words: np.ndarray  # (samples, seq_len) int32, 0 on padding
     chars: np.ndarray  # (samples, seq_len, max_chars) int32, 0 on padding
-    labels: np.ndarray  # (samples, seq_len) int32, PAD_LABEL on padding
+    labels: np.ndarray  # (samples, seq_len) int32, PAD_LABEL on padding; multi-label: (samples, seq_len, labels)
+    # float32 multi-hot, PAD_LABEL on padding
     lengths: np.ndarray  # (samples,) int32: tokens kept per sentence
     sentence_weights: np.ndarray  # (samples,) float32
 
@@ -57,13 +59,23 @@ def encode(corpus: Corpus, vocab: Vocabularies, *, max_len: int | None = None, m
     n = len(corpus)
     words = np.zeros((n, seq_len), np.int32)
     chars = np.zeros((n, seq_len, char_len), np.int32)
-    labels = np.full((n, seq_len), PAD_LABEL, np.int32)
+    if vocab.multi_label:
+        labels = np.full((n, seq_len, len(vocab.labels)), PAD_LABEL, np.float32)
+    else:
+        labels = np.full((n, seq_len), PAD_LABEL, np.int32)
     unknown_labels: dict[str, int] = {}
     for i, (sentence, tags) in enumerate(zip(corpus.tokens, corpus.tags)):
         for j, (word, tag) in enumerate(zip(sentence[:seq_len], tags[:seq_len])):
             words[i, j] = vocab.word_id(word)
             chars[i, j, : min(len(word), char_len)] = [vocab.chars.index(c) for c in word[:char_len]]
-            if tag in vocab.labels:
+            if vocab.multi_label:
+                labels[i, j] = 0.0
+                for label in label_set(tag):
+                    if label in vocab.labels:
+                        labels[i, j, vocab.labels.index(label)] = 1.0
+                    else:
+                        unknown_labels[label] = unknown_labels.get(label, 0) + 1
+            elif tag in vocab.labels:
                 labels[i, j] = vocab.labels.index(tag)
             else:
                 unknown_labels[tag] = unknown_labels.get(tag, 0) + 1

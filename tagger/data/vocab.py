@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from tagger.metrics import label_set
+
 PAD, UNK = 0, 1
 _SPECIALS = ["<pad>", "<unk>"]
 
@@ -55,17 +57,21 @@ class Vocabularies:
     chars: Vocabulary
     labels: Vocabulary
     lowercase: bool = False
+    multi_label: bool = False  # tags are label sets (`A|B`, `O` for none); `labels` holds single labels
 
     @classmethod
-    def build(cls, tokens, tags, *, min_freq: int = 1, lowercase: bool = False, extra_words=()) -> Vocabularies:
+    def build(cls, tokens, tags, *, min_freq: int = 1, lowercase: bool = False, extra_words=(),
+              multi_label: bool = False) -> Vocabularies:
         """Tables for a training split, plus `extra_words` (e.g. dev/test words with pretrained
         vectors). Characters come from the original (cased) tokens; labels are never lowercased."""
         fold = (lambda w: w.lower()) if lowercase else (lambda w: w)
         words = Vocabulary.build(([fold(w) for w in s] for s in tokens), min_freq=min_freq,
                                  extra=(fold(w) for w in extra_words))
         chars = Vocabulary.build(word for s in tokens for word in s)
+        if multi_label:
+            tags = ([label for tag in sentence for label in label_set(tag)] for sentence in tags)
         labels = Vocabulary.build(tags, has_specials=False)
-        return cls(words, chars, labels, lowercase)
+        return cls(words, chars, labels, lowercase, multi_label)
 
     def word_id(self, word: str) -> int:
         return self.words.index(word.lower() if self.lowercase else word)
@@ -76,6 +82,7 @@ class Vocabularies:
             "words": list(self.words.items),
             "chars": list(self.chars.items),
             "labels": list(self.labels.items),
+            "multi_label": self.multi_label,
         }
 
     @classmethod
@@ -85,6 +92,7 @@ class Vocabularies:
             Vocabulary(tuple(data["chars"])),
             Vocabulary(tuple(data["labels"]), has_specials=False),
             bool(data["lowercase"]),
+            bool(data.get("multi_label", False)),
         )
 
     def save(self, path: str | Path) -> None:

@@ -187,3 +187,29 @@ def test_crf_head_trains_reloads_and_predicts_valid_spans(compose, tmp_path, crf
                          tmp_path / "eval")
     assert evaluated["test"]["macro_f1"] == pytest.approx(metrics["test"]["macro_f1"], abs=1e-9)
     assert evaluated["test"]["entity_f1"] == pytest.approx(metrics["test"]["entity_f1"], abs=1e-9)
+
+
+def test_multi_label_tags_train_evaluate_and_predict(compose, tmp_path):
+    from tagger.evaluate import evaluate
+    from tagger.predict import tag_sentences
+    from tagger.train import train
+
+    sentences = [(["Acme", "Bank", "of", "Paris"], ["ORG|LOC", "ORG", "O", "LOC"]),
+                 (["Paris", "Hilton", "smiled"], ["PER|LOC", "PER", "O"]),
+                 (["the", "Acme", "office"], ["O", "ORG", "O"])]
+    paths = {split: write_conll(tmp_path / f"{split}.conll", sentences * n) for split, n in (("train", 6), ("test", 1))}
+    files = [f"data.{split}={path}" for split, path in paths.items()] + [f"data.dev={paths['test']}"]
+    metrics = train(compose(["data=conll", *files, "data.multi_label=true", "model=tiny", "weighting=balanced",
+                             "trainer=quick", "trainer.epochs=4", "trainer.learning_rate=0.02"]), tmp_path / "run")
+    assert set(metrics["test"]["per_label"]) == {"ORG", "LOC", "PER"}
+    assert metrics["train_labels"]["LOC"]["train_tokens"] == 18  # 3 tokens per copy, 6 copies
+    assert {"class_weight", "negative_weight"} <= set(metrics["train_labels"]["LOC"])
+    assert not (tmp_path / "run" / "confusion_test.csv").exists()
+    checkpoint = load_checkpoint(tmp_path / "run")
+    everything, = [tags for tags, _ in tag_sentences(checkpoint, [["Acme", "Paris"]], threshold=0.0)]
+    assert everything == ["LOC|ORG|PER", "LOC|ORG|PER"]  # threshold 0: every label
+    nothing, = [tags for tags, _ in tag_sentences(checkpoint, [["Acme", "Paris"]], threshold=1.01)]
+    assert nothing == ["O", "O"]
+    cfg = compose([f"checkpoint={tmp_path / 'run'}", "data=conll", *files, "threshold=0.0"], config_name="evaluate")
+    per_label = evaluate(cfg, tmp_path / "eval")["test"]["per_label"]
+    assert all(scores["recall"] == 1.0 for scores in per_label.values())
