@@ -81,30 +81,32 @@ def resolve_unknown_labels(gold, predicted, known, policy: str | None, *, name: 
 
     For multi-label tags the policy applies to their single labels: `as_o` drops unknown labels
     from a token's set, `ignore` leaves out the tokens that have one.
+
+    >>> resolve_unknown_labels([["O", "B-NEW"]], [["O", "O"]], ["O"], "ignore")
+    ([['O']], [['O']])
+    >>> resolve_unknown_labels([["A|NEW"]], [["A"]], ["A"], "as_o", multi_label=True)
+    ([['A']], [['A']])
     """
     known = set(known)
-    labels_of_tag = label_set if multi_label else (lambda tag: {tag})
-    unknown = Counter(label for sentence in gold for tag in sentence for label in labels_of_tag(tag)
-                      if label not in known)
+    labels_in = label_set if multi_label else (lambda tag: {tag})
+    unknown = Counter(label for sentence in gold for tag in sentence for label in labels_in(tag) if label not in known)
     if not unknown or policy is None:
         return gold, predicted
-    if multi_label and policy == "as_o":
-        log.warning("%s: dropping labels the checkpoint does not know (tokens: %s)", name, dict(unknown))
-        keep = lambda tag: MULTI_LABEL_SEPARATOR.join(sorted(label_set(tag) & known)) or OUTSIDE  # noqa: E731
-        return [[keep(t) for t in s] for s in gold], predicted
-    if multi_label:
-        known = {tag for s in gold for tag in s if label_set(tag) <= known}
     if policy == "error":
         raise ValueError(f"{name}: labels the checkpoint was not trained on (tokens: {dict(unknown)}); "
                          "score them as O with unknown_labels=as_o, or leave them out with unknown_labels=ignore")
     if policy == "as_o":
-        if OUTSIDE not in known:
+        if not multi_label and OUTSIDE not in known:
             raise ValueError(f"unknown_labels=as_o needs an {OUTSIDE!r} label, and the checkpoint has none")
         log.warning("%s: scoring labels the checkpoint does not know as O (tokens: %s)", name, dict(unknown))
-        return [[t if t in known else OUTSIDE for t in s] for s in gold], predicted
+        if multi_label:
+            fix = lambda tag: MULTI_LABEL_SEPARATOR.join(sorted(label_set(tag) & known)) or OUTSIDE  # noqa: E731
+        else:
+            fix = lambda tag: tag if tag in known else OUTSIDE  # noqa: E731
+        return [[fix(t) for t in s] for s in gold], predicted
     if policy == "ignore":
         log.warning("%s: leaving out tokens with labels the checkpoint does not know (tokens: %s)", name, dict(unknown))
-        kept = [[(g, p) for g, p in zip(gs, ps) if g in known] for gs, ps in zip(gold, predicted)]
+        kept = [[(g, p) for g, p in zip(gs, ps) if labels_in(g) <= known] for gs, ps in zip(gold, predicted)]
         return [[g for g, _ in s] for s in kept], [[p for _, p in s] for s in kept]
     raise ValueError(f"unknown_labels must be error, as_o or ignore, got {policy!r}")
 

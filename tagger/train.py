@@ -136,8 +136,7 @@ def model_for(cfg: DictConfig, vocab: Vocabularies, weights: LabelWeights, vecto
     m, t = cfg.model, cfg.trainer
     head = "sigmoid" if vocab.multi_label else m.head.value
     if vocab.multi_label:
-        frequencies = np.clip(weights.counts / weights.tokens, 1e-6, 1 - 1e-6)
-        priors = np.log(frequencies / (1 - frequencies))
+        priors = weighting.prior_logits(weights.counts, weights.tokens)
     else:
         priors = weighting.prior_log_frequencies(weights.counts)
     strategy = mirrored_strategy() if t.strategy.value == "mirrored" else tf.distribute.get_strategy()
@@ -195,8 +194,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
                                lowercase=cfg.data.lowercase, multi_label=cfg.data.multi_label,
                                extra_words=[w for w in held_out if vectors and lookup(vectors, w) is not None])
     labels = list(vocab.labels.items)
-    if len(labels) < 2:
-        raise ValueError(f"training data has a single label {labels}: there is nothing to learn")
+    if len(labels) < (1 if vocab.multi_label else 2):
+        raise ValueError(f"training data has labels {labels}: there is nothing to learn")
     if monitor == "val_entity_f1" and not is_span_labelling(labels):
         raise ValueError("trainer.monitor=val_entity_f1 needs IOB/IOB2/IOBES labels; use val_macro_f1")
     if cfg.model.head.value == "crf" and (cfg.loss.name.value == "focal" or cfg.trainer.logit_adjustment):

@@ -177,6 +177,17 @@ def temporal_sample_weights(
     return token_weights.astype(np.float32)
 
 
+def prior_logits(positives: np.ndarray, tokens: int) -> np.ndarray:
+    """ln(f / (1 - f)) with f = positives / tokens: the bias under which an untrained sigmoid output
+    predicts each label of a multi-label task with its training frequency.
+
+    >>> prior_logits(np.array([1, 5]), 10).round(4)
+    array([-2.1972,  0.    ])
+    """
+    frequencies = np.clip(np.asarray(positives, dtype=np.float64) / tokens, 1e-6, 1 - 1e-6)
+    return np.log(frequencies / (1 - frequencies))
+
+
 def prior_log_frequencies(counts: np.ndarray) -> np.ndarray:
     """ln f_c with f_c = n_c / N: the output bias under which an untrained model predicts the priors.
 

@@ -92,7 +92,7 @@ def test_user_conll_files_with_entity_monitor_cnn_chars_and_focal_loss(compose, 
 
 def test_single_label_training_data_is_refused(compose, tmp_path):
     path = write_conll(tmp_path / "o.conll", [(["a", "b"], ["O", "O"])] * 4)
-    with pytest.raises(ValueError, match=r"training data has a single label \['O'\]"):
+    with pytest.raises(ValueError, match=r"training data has labels \['O'\]: there is nothing to learn"):
         train(compose(["data=conll", f"data.train={path}", f"data.dev={path}", "model=tiny"]), tmp_path / "run")
 
 
