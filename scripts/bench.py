@@ -86,7 +86,6 @@ def run(name: str, corpus, *, epochs: int, batch_size: int, pipelines=("tagger",
                      "peak_rss_mb": peak_rss_mb()})
         print(f"  {name:<14} {pipeline:<7} train {train_tok_s:>9,.0f} tok/s ({tokens / train_tok_s:6.1f} s/epoch)"
               f"  predict {predict_tok_s:>9,.0f} tok/s  peak RSS {peak_rss_mb():,.0f} MB", flush=True)
-        del model
     return rows
 
 

@@ -192,7 +192,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     held_out = [w for corpus in (splits.dev, splits.test) if corpus for s in corpus.tokens for w in s]
     vocab = Vocabularies.build(splits.train.tokens, splits.train.tags, min_freq=cfg.data.min_freq,
                                lowercase=cfg.data.lowercase, multi_label=cfg.data.multi_label,
-                               extra_words=[w for w in held_out if vectors and lookup(vectors, w) is not None])
+                               extra_words=[w for w in held_out if lookup(vectors, w) is not None] if vectors else ())
     labels = list(vocab.labels.items)
     if len(labels) < (1 if vocab.multi_label else 2):
         raise ValueError(f"training data has labels {labels}: there is nothing to learn")

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tagger.data.readers import Corpus
-from tagger.metrics import label_set
 from tagger.data.vocab import Vocabularies
+from tagger.metrics import label_set
 
 log = logging.getLogger(__name__)
 
@@ -132,15 +132,15 @@ def make_dataset(data: Encoded, sample_weights: np.ndarray | None = None, *, bat
     else:
         batches = tf.data.Dataset.from_generator(plan, output_signature=tf.TensorSpec([None], tf.int64))
     words, chars, lengths = tf.constant(data.words), tf.constant(data.chars), tf.constant(data.lengths)
-    labels = tf.constant(data.labels)
-    weights = None if sample_weights is None else tf.constant(sample_weights, tf.float32)
+    if sample_weights is not None:  # training and validation; prediction needs the features alone
+        labels, weights = tf.constant(data.labels), tf.constant(sample_weights, tf.float32)
 
     def gather(index):
         seq_len = tf.reduce_max(tf.gather(lengths, index))
         batch_chars = tf.gather(chars, index)[:, :seq_len]
         word_len = tf.maximum(tf.reduce_max(tf.math.count_nonzero(batch_chars, axis=-1, dtype=tf.int32)), 1)
         features = {"words": tf.gather(words, index)[:, :seq_len], "chars": batch_chars[:, :, :word_len]}
-        if weights is None:
+        if sample_weights is None:
             return features
         return features, tf.gather(labels, index)[:, :seq_len], tf.gather(weights, index)[:, :seq_len]
 
