@@ -50,17 +50,20 @@ class CharEncoder(layers.Layer):
 
     def call(self, chars):
         shape = ops.shape(chars)
-        flat = ops.reshape(chars, (-1, shape[2]))
         # Most tokens of a batch repeat a word seen earlier in it: encode each distinct spelling once
-        distinct, position = tf.raw_ops.UniqueV2(x=flat, axis=[0])
-        mask = ops.logical_or(distinct > 0, ops.arange(shape[2])[None, :] == 0)
-        embedded = self.embedding(distinct)
+        distinct, position = tf.raw_ops.UniqueV2(x=ops.reshape(chars, (-1, shape[2])), axis=[0])
+        encoded = ops.take(self.encode_words(distinct), position, axis=0)
+        return ops.reshape(encoded, (shape[0], shape[1], self.output_dim))
+
+    def encode_words(self, chars):
+        """(words, chars) ids -> (words, output_dim) vectors."""
+        mask = ops.logical_or(chars > 0, ops.arange(ops.shape(chars)[1])[None, :] == 0)
+        embedded = self.embedding(chars)
         if self.kind == "lstm":
-            encoded = self.encoder(embedded, mask=mask)
-        else:  # padding characters read as zeros, like the convolution's own padding
-            features = self.encoder(ops.where(mask[:, :, None], embedded, 0.0))
-            encoded = ops.max(ops.where(mask[:, :, None], features, -2.0), axis=1)  # tanh > -2
-        return ops.reshape(ops.take(encoded, position, axis=0), (shape[0], shape[1], self.output_dim))
+            return self.encoder(embedded, mask=mask)
+        # padding characters read as zeros, like the convolution's own padding
+        features = self.encoder(ops.where(mask[:, :, None], embedded, 0.0))
+        return ops.max(ops.where(mask[:, :, None], features, -2.0), axis=1)  # tanh > -2
 
     def compute_mask(self, chars, mask=None):
         return ops.any(ops.not_equal(chars, 0), axis=-1)
