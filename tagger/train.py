@@ -11,7 +11,6 @@ import logging
 import shutil
 from dataclasses import dataclass
 import time
-import warnings
 from pathlib import Path
 
 import hydra
@@ -40,9 +39,6 @@ from tagger.schema import loader_options, register_configs
 
 log = logging.getLogger(__name__)
 register_configs()
-
-# Keras warns at the end of the first epoch when a dataset's length is unknown, as bucketed ones are.
-warnings.filterwarnings("ignore", message="Your input ran out of data")
 
 
 def start_clean(seed: int, *, deterministic: bool, mixed_precision: bool = False, threads: int | None = None) -> None:

@@ -111,6 +111,9 @@ class BatchPlan:
         batches = np.split(order, range(self.batch_size, len(order), self.batch_size))
         return [batches[i] for i in rng.permutation(len(batches))] if self.bucketing else batches
 
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
     def __call__(self):
         epoch, self.next_epoch = self.next_epoch, self.next_epoch + 1
         yield from self.batches(epoch)
@@ -130,7 +133,8 @@ def make_dataset(data: Encoded, sample_weights: np.ndarray | None = None, *, bat
         index = np.arange(len(data.lengths)) if order is None else np.asarray(order)
         batches = tf.data.Dataset.from_tensor_slices(index).batch(batch_size)
     else:
-        batches = tf.data.Dataset.from_generator(plan, output_signature=tf.TensorSpec([None], tf.int64))
+        batches = tf.data.Dataset.from_generator(plan, output_signature=tf.TensorSpec([None], tf.int64)).apply(
+            tf.data.experimental.assert_cardinality(len(plan)))  # a known length: Keras counts steps from epoch 1
     words, chars, lengths = tf.constant(data.words), tf.constant(data.chars), tf.constant(data.lengths)
     if sample_weights is not None:  # training and validation; prediction needs the features alone
         labels, weights = tf.constant(data.labels), tf.constant(sample_weights, tf.float32)

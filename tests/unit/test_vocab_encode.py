@@ -81,8 +81,10 @@ def test_planned_batches_cover_every_sentence_once(bucketing):
     data = encode(corpus, Vocabularies.build(corpus.tokens, corpus.tags))
     weights = data.mask.astype(np.float32)  # 0 on padding, as temporal_sample_weights gives
     plan = BatchPlan(data.lengths, 16, seed=1, bucketing=bucketing)
+    dataset = make_dataset(data, weights, batch_size=16, plan=plan)
+    assert int(dataset.cardinality()) == len(plan) == len(plan.batches(0))
     seen, padding = [], 0
-    for x, y, w in make_dataset(data, weights, batch_size=16, plan=plan):
+    for x, y, w in dataset:
         seen += [int(row[0]) for row in x["words"].numpy()]
         padding += int((w.numpy() == 0).sum())
     assert sorted(seen) == sorted(data.words[:, 0].tolist())
@@ -100,6 +102,6 @@ def test_batch_plan_depends_on_seed_and_epoch_only():
     assert first == [b.tolist() for b in BatchPlan(lengths, 8, seed=5).batches(3)]
     assert first != [b.tolist() for b in plan.batches(4)]
     assert first != [b.tolist() for b in BatchPlan(lengths, 8, seed=6).batches(3)]
-    assert sorted(i for b in first for i in b) == list(range(100)) and len(first) == 13
+    assert sorted(i for b in first for i in b) == list(range(100)) and len(first) == len(plan) == 13
     plan.next_epoch = 3
     assert [b.tolist() for b in plan()] == first and plan.next_epoch == 4
