@@ -16,6 +16,7 @@ from tagger.data.encode import BatchPlan, Encoded
 from tagger.evaluate import score_encoded
 from tagger.metrics import format_scores
 from tagger.reports import write_atomically
+from tagger.schema import PREDICT_BATCH_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class DevScores(keras.callbacks.Callback):
     CSVLogger) can use them.
     """
 
-    def __init__(self, dev: Encoded, gold: list[list[str]], label_names: list[str], *, batch_size: int = 64,
+    def __init__(self, dev: Encoded, gold: list[list[str]], label_names: list[str], *, batch_size: int = PREDICT_BATCH_SIZE,
                  threshold: float = 0.5):
         super().__init__()
         self.dev, self.gold, self.label_names, self.batch_size = dev, gold, list(label_names), batch_size

@@ -27,7 +27,7 @@ from tagger.data.vocab import UNK, Vocabularies
 from tagger.metrics import MULTI_LABEL_SEPARATOR, OUTSIDE, format_scores, headline, label_set, labels_of, score_tags
 from tagger.model import best_paths, is_multi_label, predict_probabilities
 from tagger.reports import write_atomically, write_confusion, write_metrics, write_report
-from tagger.schema import loader_options, register_configs
+from tagger.schema import PREDICT_BATCH_SIZE, loader_options, register_configs
 
 log = logging.getLogger(__name__)
 register_configs()
@@ -41,7 +41,7 @@ def score_corpus(model: keras.Model, corpus: Corpus, vocab: Vocabularies, *, max
     return score_encoded(model, data, corpus.tags, vocab.labels.items, name=name, **options)
 
 
-def score_encoded(model: keras.Model, data: Encoded, gold: list[list[str]], label_names, *, batch_size: int = 128,
+def score_encoded(model: keras.Model, data: Encoded, gold: list[list[str]], label_names, *, batch_size: int = PREDICT_BATCH_SIZE,
                   strict: bool = False, unknown_labels: str | None = None, logit_shift=None,
                   threshold: float = 0.5, name: str = "corpus") -> dict:
     """Scores of `model` on encoded sentences against their `gold` tags, with the share of tokens
@@ -66,7 +66,7 @@ TAU_GRID = tuple(np.round(np.arange(0.0, 2.01, 0.25), 2))
 
 
 def tune_logit_adjustment(model: keras.Model, data: Encoded, gold, label_names, log_priors: np.ndarray, *,
-                          taus=TAU_GRID, batch_size: int = 128) -> tuple[float, dict[float, float]]:
+                          taus=TAU_GRID, batch_size: int = PREDICT_BATCH_SIZE) -> tuple[float, dict[float, float]]:
     """The tau of `taus` whose adjustment ln p - tau ln prior (Menon et al. 2021) gives the best
     macro-F1 on (`data`, `gold`), and the macro-F1 of every tau. Ties go to the smaller tau."""
     probabilities = predict_probabilities(model, data, batch_size=batch_size)

@@ -9,6 +9,7 @@ from keras import layers, ops
 
 from tagger.crf import CRF, viterbi
 from tagger.data.encode import Encoded, make_dataset
+from tagger.schema import PREDICT_BATCH_SIZE
 
 CHAR_ENCODERS = ("lstm", "cnn", "none")
 HEADS = ("softmax", "crf", "sigmoid")
@@ -145,7 +146,7 @@ def build_tagger(
     return keras.Model(inputs, outputs, name="tagger")
 
 
-def predict_probabilities(model: keras.Model, data: Encoded, *, batch_size: int = 64) -> list[np.ndarray]:
+def predict_probabilities(model: keras.Model, data: Encoded, *, batch_size: int = PREDICT_BATCH_SIZE) -> list[np.ndarray]:
     """Per sentence, a (tokens, labels) array of the model's outputs, in corpus order: tag
     probabilities, or emission scores for a CRF head.
 

@@ -23,7 +23,7 @@ from tagger.data.encode import encode
 from tagger.data.readers import Corpus, decode_utf8
 from tagger.metrics import labels_of
 from tagger.model import best_paths, has_crf, is_multi_label, predict_probabilities
-from tagger.schema import register_configs
+from tagger.schema import PREDICT_BATCH_SIZE, register_configs
 
 log = logging.getLogger(__name__)
 register_configs()
@@ -49,7 +49,7 @@ def read_sentences(text: str, input_format: str) -> list[list[str]]:
     return sentences
 
 
-def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_size: int = 128,
+def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_size: int = PREDICT_BATCH_SIZE,
                   logit_adjustment: bool = True, threshold: float = 0.5):
     """Per sentence, the predicted tags and their probabilities (after the checkpoint's logit
     adjustment, when it has one and `logit_adjustment` is on)."""

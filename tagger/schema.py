@@ -14,6 +14,10 @@ from typing import Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+# Sentences to score at once. Prediction batches sentences of similar length, so a large batch carries
+# little padding; on a 2-core CPU 512 tagged WNUT-2017 about 1.4x faster than 128.
+PREDICT_BATCH_SIZE = 512
+
 
 class Scheme(Enum):
     none = "none"
@@ -166,7 +170,7 @@ class TrainerConfig:
     patience: Optional[int] = 8  # epochs without improvement of `monitor` before stopping; null: never stop early
     monitor: Monitor = Monitor.val_macro_f1
     bucketing: bool = True  # batch sentences of similar length together
-    eval_batch_size: int = 128
+    eval_batch_size: int = PREDICT_BATCH_SIZE  # validation loss and dev scores
     verbose: int = 2  # Keras fit: 0 silent, 1 progress bar, 2 one line per epoch
     deterministic: bool = True  # TensorFlow op determinism: same seed, same numbers (on CPU)
     mixed_precision: bool = False  # float16 compute, float32 softmax and loss: for GPUs (slower on CPUs)
@@ -195,7 +199,7 @@ class EvaluateConfig:
     entity_strict: bool = False  # entity spans by strict IOB2/IOBES rules instead of conlleval's
     logit_adjustment: bool = True  # apply the checkpoint's tuned logit adjustment, if it has one
     threshold: Optional[float] = None  # multi-label decision threshold; null: the checkpoint's model.threshold
-    batch_size: int = 128
+    batch_size: int = PREDICT_BATCH_SIZE
 
 
 @dataclass
@@ -207,7 +211,7 @@ class PredictConfig:
     output_probs: bool = False  # add the probability of the chosen tag as a third column
     logit_adjustment: bool = True  # apply the checkpoint's tuned logit adjustment, if it has one
     threshold: Optional[float] = None  # multi-label decision threshold; null: the checkpoint's model.threshold
-    batch_size: int = 128
+    batch_size: int = PREDICT_BATCH_SIZE
 
 
 def loader_options(data: DictConfig) -> dict:
