@@ -1,6 +1,7 @@
 """Training and prediction speed of tagger's pipeline against the naive recipe, in one process.
 
-    .venv/bin/python scripts/bench.py [--epochs 2] [--scale 1] [--skip-wnut] [--skip-naive] [--batch-size 32]
+    .venv/bin/python scripts/bench.py [--epochs 2] [--sentences 3000] [--scale 1] [--batch-size 32]
+                                      [--skip-wnut] [--skip-naive]
 
 The naive recipe is the original question's: every sentence padded to the corpus's longest,
 every word to the longest word (capped at data.max_chars, 30, for both pipelines), whole numpy
@@ -8,13 +9,14 @@ arrays passed to `fit` with a temporal `sample_weight`, and the character encode
 token position, padding included. The product pipeline batches sentences of similar length, pads
 each batch to its own longest sentence and word, and encodes each distinct word's characters once
 per batch. Same model sizes (the default: word 100, char BiLSTM 25+25, BiLSTM 100+100), same
-batch size, same initial weights.
+training batch size, same initial weights; both predict in batches of 512 sentences.
 
-Speeds are real (non-padding) tokens per second over whole epochs after one warm-up epoch.
-Workloads: the synthetic set (--sentences 3,000 x --scale sentences of up to 150 tokens) and WNUT-2017 from
-../shared/data/wnut17 when present. Last line, machine-readable:
-`bench: train_tok_s=N predict_tok_s=N speedup_vs_naive=X peak_rss_mb=N`, for WNUT-2017 when it ran
-(the workload of the speed targets), else for the synthetic set.
+Speeds are real (non-padding) tokens per second over whole epochs after one warm-up epoch; peak
+memory is the process's resident peak while a pipeline trains and predicts (reset before each on
+Linux). Workloads: the synthetic set (SENTENCES x SCALE sentences of up to 150 tokens) and
+WNUT-2017 from ../shared/data/wnut17 when present. Last line, machine-readable:
+`bench: train_tok_s=N predict_tok_s=N speedup_vs_naive=X peak_rss_mb=N`, for WNUT-2017 when it
+ran (the workload of the speed targets), else for the synthetic set.
 """
 
 from __future__ import annotations
@@ -39,9 +41,18 @@ from tagger.data.readers import read_conll
 from tagger.data.vocab import Vocabularies
 from tagger.losses import TokenLoss
 from tagger.model import CharEncoder, build_tagger, predict_probabilities
+from tagger.schema import PREDICT_BATCH_SIZE
 
 WNUT = Path(__file__).resolve().parents[2] / "shared" / "data" / "wnut17" / "train.conll"
 MAX_CHARS = 30
+
+
+def reset_peak_rss() -> None:
+    """Start the process's peak resident memory afresh (Linux 4.0+; elsewhere peaks accumulate)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def peak_rss_mb() -> float:
@@ -81,18 +92,19 @@ def run(name: str, corpus, *, epochs: int, batch_size: int, pipelines=("tagger",
     rows = []
     for pipeline in pipelines:
         gc.collect()
+        reset_peak_rss()
         model = fresh_model(vocab, counts, naive=pipeline == "naive")
         throughput = Throughput(tokens)
         if pipeline == "tagger":
             plan = BatchPlan(data.lengths, batch_size, seed=0)
             model.fit(make_dataset(data, weights, batch_size=batch_size, plan=plan), epochs=1 + epochs,
                       callbacks=[throughput], verbose=0, shuffle=False)
-            predict = lambda: predict_probabilities(model, data, batch_size=128)  # noqa: E731
+            predict = lambda: predict_probabilities(model, data, batch_size=PREDICT_BATCH_SIZE)  # noqa: E731
         else:
             x = {"words": data.words, "chars": data.chars}
             model.fit(x, data.labels, sample_weight=weights, batch_size=batch_size, epochs=1 + epochs,
                       callbacks=[throughput], verbose=0, shuffle=True)
-            predict = lambda: model.predict(x, batch_size=128, verbose=0)  # noqa: E731
+            predict = lambda: model.predict(x, batch_size=PREDICT_BATCH_SIZE, verbose=0)  # noqa: E731
         train_tok_s = float(np.mean(model.history.history["train_tokens_per_s"][1:]))
         predict()  # warm-up: tracing
         started = time.perf_counter()
@@ -125,23 +137,20 @@ def main() -> None:
                batch_size=args.batch_size, pipelines=pipelines)
     if args.wnut.is_file() and not args.skip_wnut:
         rows += run("wnut17", read_conll(args.wnut), epochs=args.epochs, batch_size=args.batch_size, pipelines=pipelines)
-    # the issue's targets are WNUT-2017's: the last line reports it when it ran, else the synthetic set
-    product = rows[-1] if args.skip_naive else rows[-2]
-    if args.skip_naive:
-        print(f"bench: train_tok_s={product['train_tok_s']:.0f} predict_tok_s={product['predict_tok_s']:.0f} "
-              f"speedup_vs_naive=nan peak_rss_mb={peak_rss_mb():.0f}")
-        return
+    naive_rows = {row["workload"]: row for row in rows if row["pipeline"] == "naive"}
+    speedup = {row["workload"]: row["train_tok_s"] / naive_rows[row["workload"]]["train_tok_s"]
+               if row["workload"] in naive_rows else float("nan") for row in rows if row["pipeline"] == "tagger"}
     print(f"\n{'workload':<14} {'pipeline':<8} {'padded to':>10} {'train tok/s':>12} {'s/epoch':>8} "
-          f"{'predict tok/s':>14} {'speedup':>8}")
-    for tagger_row, naive_row in zip(rows[::2], rows[1::2]):
-        for row in (tagger_row, naive_row):
-            speedup = row["train_tok_s"] / naive_row["train_tok_s"]
-            print(f"{row['workload']:<14} {row['pipeline']:<8} {row['padded_to']:>10} {row['train_tok_s']:>12,.0f} "
-                  f"{row['epoch_s']:>8.1f} {row['predict_tok_s']:>14,.0f} {speedup:>7.2f}x")
-    naive = rows[-1]
+          f"{'predict tok/s':>14} {'peak MB':>8} {'speedup':>8}")
+    for row in rows:
+        ratio = speedup[row["workload"]] if row["pipeline"] == "tagger" else 1.0
+        print(f"{row['workload']:<14} {row['pipeline']:<8} {row['padded_to']:>10} {row['train_tok_s']:>12,.0f} "
+              f"{row['epoch_s']:>8.1f} {row['predict_tok_s']:>14,.0f} {row['peak_rss_mb']:>8,.0f} "
+              f"{'-' if np.isnan(ratio) else f'{ratio:.2f}x':>8}")
+    # the issue's targets are WNUT-2017's: the last line reports it when it ran, else the synthetic set
+    product = [row for row in rows if row["pipeline"] == "tagger"][-1]
     print(f"bench: train_tok_s={product['train_tok_s']:.0f} predict_tok_s={product['predict_tok_s']:.0f} "
-          f"speedup_vs_naive={product['train_tok_s'] / naive['train_tok_s']:.2f} peak_rss_mb={peak_rss_mb():.0f}")
-
+          f"speedup_vs_naive={speedup[product['workload']]:.2f} peak_rss_mb={product['peak_rss_mb']:.0f}")
 
 if __name__ == "__main__":
     main()

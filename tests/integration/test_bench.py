@@ -56,3 +56,4 @@ def test_bench_prints_the_table_and_a_machine_readable_last_line():
     assert float(last[1]) == pytest.approx(tagger_tok_s, abs=1)
     assert float(last[3]) == pytest.approx(tagger_tok_s / naive_tok_s, abs=0.01)
     assert rows["tagger"][-1] == f"{float(last[3]):.2f}x"
+    assert float(last[4]) == pytest.approx(float(rows["tagger"][-2].replace(",", "")), abs=1)  # the product's own peak
