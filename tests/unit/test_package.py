@@ -1,0 +1,26 @@
+"""Importing tagger: TensorFlow only when a module needs it, and without its start-up notices."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def python(code: str) -> subprocess.CompletedProcess:
+    """Runs `code` in a fresh interpreter with tagger's TensorFlow defaults (no TF_* variables set)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TF_")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True, env=env)
+
+
+def test_modules_without_tensorflow_do_not_import_it():
+    result = python("import sys, tagger.schema, tagger.summarize, tagger.data.readers; "
+                    "print(sorted(name for name in ('tensorflow', 'keras') if name in sys.modules))")
+    assert result.stdout.strip() == "[]"
+
+
+def test_tensorflow_starts_without_console_notices():
+    result = python("import os, tagger.model, tensorflow as tf; "
+                    "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], tf.constant(2.0).numpy())")
+    assert result.stdout.split() == ["1", "2.0"]
+    assert result.stderr == ""
