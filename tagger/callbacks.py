@@ -14,7 +14,7 @@ import numpy as np
 
 from tagger.data.encode import BatchPlan, Encoded
 from tagger.evaluate import score_encoded
-from tagger.metrics import format_scores
+from tagger.metrics import format_scores, headline
 from tagger.reports import write_atomically
 from tagger.schema import PREDICT_BATCH_SIZE
 
@@ -38,9 +38,8 @@ class DevScores(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         scores = score_encoded(self.model, self.dev, self.gold, self.label_names, batch_size=self.batch_size,
                                threshold=self.threshold, name="dev")
-        for key in ("macro_f1", "micro_f1", "weighted_f1", "accuracy", "entity_f1"):
-            if key in scores and logs is not None:
-                logs[f"val_{key}"] = scores[key]
+        if logs is not None:
+            logs.update({f"val_{key}": value for key, value in headline(scores).items()})
         log.info("epoch %d dev scores:\n%s", epoch + 1, format_scores(scores))
 
 

@@ -8,12 +8,11 @@ parameters, and `viterbi` decodes.
 
 from __future__ import annotations
 
-import re
-
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tagger.data.tags import span_parts
 from tagger.losses import _summed_over_replicas
 
 FORBIDDEN = -1e4  # added to the score of a forbidden transition: exp(-1e4) is 0 in float32
@@ -31,9 +30,8 @@ def allowed_transitions(labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> allowed.astype(int).tolist(), start.astype(int).tolist()
     ([[1, 1, 0], [1, 1, 1], [1, 1, 1]], [1, 1, 0])
     """
-    parsed = [re.match(r"^([BIESLU])-(.+)$", label) for label in labels]
-    prefix = [m.group(1) if m else None for m in parsed]
-    kind = [m.group(2) if m else None for m in parsed]
+    parts = [span_parts(label) for label in labels]
+    prefix, kind = [p for p, _ in parts], [t for _, t in parts]
     iobes = any(p in ("E", "S") for p in prefix)
     k = len(labels)
     allowed = np.ones((k, k), bool)

@@ -24,7 +24,8 @@ from tagger.data.datasets import load_split
 from tagger.data.encode import Encoded, encode
 from tagger.data.readers import Corpus
 from tagger.data.vocab import UNK, Vocabularies
-from tagger.metrics import MULTI_LABEL_SEPARATOR, OUTSIDE, format_scores, headline, label_set, labels_of, score_tags
+from tagger.data.tags import MULTI_LABEL_SEPARATOR, OUTSIDE, label_set
+from tagger.metrics import format_scores, headline, labels_of, score_tags
 from tagger.model import best_paths, is_multi_label, predict_probabilities
 from tagger.reports import write_atomically, write_confusion, write_metrics, write_report
 from tagger.schema import PREDICT_BATCH_SIZE, loader_options, register_configs

@@ -6,7 +6,6 @@ Averages (macro, micro, weighted) run over the labels of interest: every label e
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,18 +14,10 @@ from seqeval.metrics import classification_report as entity_report
 from seqeval.scheme import IOB2, IOBES
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-OUTSIDE = "O"
-_SPAN_LABEL = re.compile(r"^[BIESLU]-.+$")
+from tagger.data.tags import MULTI_LABEL_SEPARATOR, OUTSIDE, is_span_labelling, label_set, uses_iobes
 
-
-def is_span_labelling(labels: Sequence[str]) -> bool:
-    """True when the labels are IOB/IOB2/IOBES span tags, so entity-level scores apply.
-
-    >>> is_span_labelling(["O", "B-PER", "I-PER"]), is_span_labelling(["NOUN", "VERB"])
-    (True, False)
-    """
-    spans = [label for label in labels if label != OUTSIDE]
-    return bool(spans) and all(_SPAN_LABEL.match(label) for label in spans)
+# The single-number figures of a split's scores, in report order (history.csv, summaries, logs).
+HEADLINE_KEYS = ("macro_f1", "micro_f1", "weighted_f1", "accuracy", "entity_f1")
 
 
 def _flat(sentences: Sequence[Sequence[str]]) -> list[str]:
@@ -67,7 +58,7 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
     options = {}
     if strict:
         tags = set(_flat(gold)) | set(_flat(predicted))
-        options = {"mode": "strict", "scheme": IOBES if any(t[:2] in ("E-", "S-") for t in tags) else IOB2}
+        options = {"mode": "strict", "scheme": IOBES if uses_iobes(tags) else IOB2}
     report = entity_report([list(s) for s in gold], [list(s) for s in predicted], output_dict=True,
                            zero_division=0, **options)
     micro = report.pop("micro avg")
@@ -81,18 +72,6 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
                             "f1": float(v["f1-score"]), "support": int(v["support"])}
                      for kind, v in sorted(report.items())},
     }
-
-
-MULTI_LABEL_SEPARATOR = "|"
-
-
-def label_set(tag: str) -> set[str]:
-    """The labels of a multi-label tag: `A|B` -> {A, B}; `O` (or empty) -> no label.
-
-    >>> sorted(label_set("B-X|C")), label_set("O")
-    (['B-X', 'C'], set())
-    """
-    return {label for label in tag.split(MULTI_LABEL_SEPARATOR) if label and label != OUTSIDE}
 
 
 def multi_label_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], labels: Sequence[str] = ()) -> dict:
@@ -135,8 +114,7 @@ def score_tags(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
 
 def headline(scores: dict) -> dict[str, float]:
     """The single-number figures of `score_tags` output."""
-    keys = ("macro_f1", "micro_f1", "weighted_f1", "accuracy", "entity_f1")
-    return {key: scores[key] for key in keys if key in scores}
+    return {key: scores[key] for key in HEADLINE_KEYS if key in scores}
 
 
 def per_label_table(scores: dict) -> pd.DataFrame:

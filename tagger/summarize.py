@@ -21,11 +21,11 @@ from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 from scipy.stats import ttest_ind
 
+from tagger.metrics import HEADLINE_KEYS
 from tagger.reports import pyplot, save_figure, write_atomically
 
 log = logging.getLogger(__name__)
 
-HEADLINE = ("macro_f1", "micro_f1", "weighted_f1", "accuracy", "entity_f1")
 LABEL_PREFIX = "test_f1:"
 
 
@@ -51,7 +51,7 @@ def collect_jobs(sweep_dir: Path) -> pd.DataFrame:
             metrics = json.loads((job / "metrics.json").read_text())
             row["status"] = "ok"
             for split in ("dev", "test", "test_logit_adjusted"):
-                for key in HEADLINE:
+                for key in HEADLINE_KEYS:
                     if key in metrics.get(split, {}):
                         row[f"{split}_{key}"] = metrics[split][key]
             for key in ("epochs_run", "best_epoch", "train_seconds", "train_tokens_per_s"):

@@ -32,7 +32,8 @@ from tagger.embeddings import coverage, embedding_matrix, lookup, read_vectors
 from tagger.checkpoint import save_adjustment
 from tagger.evaluate import score_corpus, score_encoded, tune_logit_adjustment
 from tagger.losses import TokenLoss, WeightedBinaryCrossentropy
-from tagger.metrics import format_scores, headline, is_span_labelling
+from tagger.data.tags import is_span_labelling
+from tagger.metrics import format_scores, headline
 from tagger.model import build_tagger
 from tagger.reports import label_table, write_atomically, write_confusion, write_metrics, write_report
 from tagger.schema import loader_options, register_configs

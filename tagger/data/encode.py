@@ -9,7 +9,7 @@ import numpy as np
 
 from tagger.data.readers import Corpus
 from tagger.data.vocab import Vocabularies
-from tagger.metrics import label_set
+from tagger.data.tags import label_set
 
 log = logging.getLogger(__name__)
 

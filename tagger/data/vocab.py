@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from tagger.metrics import label_set
+from tagger.data.tags import label_set
 
 PAD, UNK = 0, 1
 _SPECIALS = ["<pad>", "<unk>"]

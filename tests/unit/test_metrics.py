@@ -4,7 +4,8 @@ from seqeval.scheme import IOB2
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from tagger.data.readers import read_conll
-from tagger.metrics import entity_scores, format_scores, is_span_labelling, score_tags, token_scores
+from tagger.data.tags import is_span_labelling
+from tagger.metrics import entity_scores, format_scores, score_tags, token_scores
 
 GOLD = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "B-ORG", "I-ORG", "O", "B-PER"]]
 PRED = [["B-PER", "I-PER", "O", "B-ORG"], ["O", "B-ORG", "O", "O", "I-PER"]]
