@@ -42,7 +42,7 @@ from tagger.data.readers import read_conll
 from tagger.data.vocab import Vocabularies
 from tagger.losses import TokenLoss
 from tagger.model import CharEncoder, build_tagger, predict_probabilities
-from tagger.schema import PREDICT_BATCH_SIZE
+from tagger.options import PREDICT_BATCH_SIZE
 
 WNUT = Path(__file__).resolve().parents[2] / "shared" / "data" / "wnut17" / "train.conll"
 MAX_CHARS = 30

@@ -16,7 +16,7 @@ from tagger.data.encode import BatchPlan, Encoded
 from tagger.evaluate import score_encoded
 from tagger.metrics import format_scores, headline
 from tagger.reports import write_atomically
-from tagger.schema import PREDICT_BATCH_SIZE
+from tagger.options import PREDICT_BATCH_SIZE
 
 log = logging.getLogger(__name__)
 

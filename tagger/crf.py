@@ -14,9 +14,9 @@ import tensorflow as tf
 
 from tagger.data.tags import span_parts
 from tagger.losses import _summed_over_replicas
+from tagger.options import CRF_WEIGHTINGS
 
 FORBIDDEN = -1e4  # added to the score of a forbidden transition: exp(-1e4) is 0 in float32
-WEIGHTINGS = ("emission", "sentence")
 
 
 def allowed_transitions(labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -128,8 +128,8 @@ class CRFLoss(keras.losses.Loss):
     def __init__(self, crf: CRF | None = None, weighting: str = "sentence", name: str = "crf_loss", **kwargs):
         kwargs.pop("reduction", None)
         super().__init__(name=name, reduction="sum", **kwargs)
-        if weighting not in WEIGHTINGS:
-            raise ValueError(f"crf weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+        if weighting not in CRF_WEIGHTINGS:
+            raise ValueError(f"crf weighting must be one of {CRF_WEIGHTINGS}, got {weighting!r}")
         self.crf, self.weighting = crf, weighting
 
     def __call__(self, y_true, y_pred, sample_weight=None):

@@ -28,7 +28,8 @@ from tagger.data.tags import MULTI_LABEL_SEPARATOR, OUTSIDE, label_set
 from tagger.metrics import format_scores, headline, labels_of, score_tags
 from tagger.model import best_paths, is_multi_label, predict_probabilities
 from tagger.reports import write_atomically, write_confusion, write_metrics, write_report
-from tagger.schema import PREDICT_BATCH_SIZE, loader_options, register_configs
+from tagger.options import PREDICT_BATCH_SIZE
+from tagger.schema import loader_options, register_configs
 
 log = logging.getLogger(__name__)
 register_configs()

@@ -9,10 +9,7 @@ from keras import layers, ops
 
 from tagger.crf import CRF, viterbi
 from tagger.data.encode import Encoded, make_dataset
-from tagger.schema import PREDICT_BATCH_SIZE
-
-CHAR_ENCODERS = ("lstm", "cnn", "none")
-HEADS = ("softmax", "crf", "sigmoid")
+from tagger.options import CHAR_ENCODERS, HEADS, MULTI_LABEL_HEAD, PREDICT_BATCH_SIZE
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -107,8 +104,8 @@ def build_tagger(
     by a linear-chain CRF (the model then outputs emission scores); `crf_allowed` = (transitions,
     start, end) boolean masks forbid transitions.
     """
-    if head not in HEADS:
-        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    if head not in (*HEADS, MULTI_LABEL_HEAD):
+        raise ValueError(f"head must be one of {(*HEADS, MULTI_LABEL_HEAD)}, got {head!r}")
     if char_encoder not in CHAR_ENCODERS:
         raise ValueError(f"char_encoder must be one of {CHAR_ENCODERS}, got {char_encoder!r}")
     if num_layers < 1:

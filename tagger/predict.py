@@ -23,7 +23,8 @@ from tagger.data.encode import encode
 from tagger.data.readers import Corpus, decode_utf8
 from tagger.metrics import labels_of
 from tagger.model import best_paths, has_crf, is_multi_label, predict_probabilities
-from tagger.schema import PREDICT_BATCH_SIZE, register_configs
+from tagger.options import PREDICT_BATCH_SIZE
+from tagger.schema import register_configs
 
 log = logging.getLogger(__name__)
 register_configs()

@@ -14,69 +14,26 @@ from typing import Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-# Sentences to score at once. Prediction batches sentences of similar length, so a large batch carries
-# little padding; on a 2-core CPU 512 tagged WNUT-2017 about 1.4x faster than 128.
-PREDICT_BATCH_SIZE = 512
+from tagger.data.datasets import SYNTHETIC_PRIORS
+from tagger.options import (CHAR_ENCODERS, CRF_WEIGHTINGS, HEADS, INPUT_FORMATS, LOSSES, MONITORS, OUTPUT_BIASES,
+                            PREDICT_BATCH_SIZE, STRATEGIES, UNKNOWN_LABELS, WEIGHTING_SCHEMES)
 
 
-class Scheme(Enum):
-    none = "none"
-    balanced = "balanced"
-    inverse = "inverse"
-    inverse_sqrt = "inverse_sqrt"
-    log = "log"
-    median_frequency = "median_frequency"
-    effective_number = "effective_number"
-    custom = "custom"
+def _choices(name: str, values) -> type[Enum]:
+    """A config enum whose members are `values` (member name = value)."""
+    return Enum(name, {value: value for value in values}, module=__name__, qualname=name)
 
 
-class Head(Enum):
-    softmax = "softmax"
-    crf = "crf"
-
-
-class CRFWeighting(Enum):
-    emission = "emission"  # each position's emission scores x its token weight
-    sentence = "sentence"  # each sentence's NLL x its mean token weight
-
-
-class CharEncoderKind(Enum):
-    lstm = "lstm"
-    cnn = "cnn"
-    none = "none"
-
-
-class OutputBias(Enum):
-    zeros = "zeros"
-    prior = "prior"
-
-
-class Strategy(Enum):
-    default = "default"  # one device: the GPU if there is one, else the CPU
-    mirrored = "mirrored"  # tf.distribute.MirroredStrategy over every visible GPU
-
-
-class InputFormat(Enum):
-    conll = "conll"  # one token per line (first column), blank line between sentences
-    text = "text"  # one whitespace-tokenised sentence per line
-
-
-class UnknownLabels(Enum):
-    error = "error"  # refuse gold labels the checkpoint was not trained on, listing them
-    as_o = "as_o"  # score them as O
-    ignore = "ignore"  # leave their tokens out of the scores
-
-
-class LossName(Enum):
-    crossentropy = "crossentropy"
-    focal = "focal"
-
-
-class Monitor(Enum):
-    val_macro_f1 = "val_macro_f1"
-    val_micro_f1 = "val_micro_f1"
-    val_entity_f1 = "val_entity_f1"
-    val_loss = "val_loss"
+Scheme = _choices("Scheme", WEIGHTING_SCHEMES)
+Head = _choices("Head", HEADS)
+CRFWeighting = _choices("CRFWeighting", CRF_WEIGHTINGS)
+CharEncoderKind = _choices("CharEncoderKind", CHAR_ENCODERS)
+OutputBias = _choices("OutputBias", OUTPUT_BIASES)
+Strategy = _choices("Strategy", STRATEGIES)
+InputFormat = _choices("InputFormat", INPUT_FORMATS)
+UnknownLabels = _choices("UnknownLabels", UNKNOWN_LABELS)
+LossName = _choices("LossName", LOSSES)
+Monitor = _choices("Monitor", MONITORS)
 
 
 @dataclass
@@ -120,7 +77,7 @@ class SyntheticData(DataConfig):
     num_sentences: int = 3000
     max_sentence_length: int = 150
     max_word_length: int = 15
-    class_priors: List[float] = field(default_factory=lambda: [0.80, 0.08, 0.05, 0.03, 0.02, 0.015, 0.005])
+    class_priors: List[float] = field(default_factory=lambda: list(SYNTHETIC_PRIORS))
     seed: int = 0
 
 

@@ -32,9 +32,9 @@ from tagger.embeddings import coverage, embedding_matrix, lookup, read_vectors
 from tagger.checkpoint import save_adjustment
 from tagger.evaluate import score_corpus, score_encoded, tune_logit_adjustment
 from tagger.losses import TokenLoss, WeightedBinaryCrossentropy
-from tagger.data.tags import is_span_labelling
 from tagger.metrics import format_scores, headline
 from tagger.model import build_tagger
+from tagger.options import check_options
 from tagger.reports import label_table, write_atomically, write_confusion, write_metrics, write_report
 from tagger.schema import loader_options, register_configs
 
@@ -191,18 +191,9 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
                                lowercase=cfg.data.lowercase, multi_label=cfg.data.multi_label,
                                extra_words=[w for w in held_out if lookup(vectors, w) is not None] if vectors else ())
     labels = list(vocab.labels.items)
-    if len(labels) < (1 if vocab.multi_label else 2):
-        raise ValueError(f"training data has labels {labels}: there is nothing to learn")
-    if monitor == "val_entity_f1" and not is_span_labelling(labels):
-        raise ValueError("trainer.monitor=val_entity_f1 needs IOB/IOB2/IOBES labels; use val_macro_f1")
-    if cfg.model.head.value == "crf" and (cfg.loss.name.value == "focal" or cfg.trainer.logit_adjustment):
-        raise ValueError("model.head=crf has its own loss: it takes neither loss=focal nor trainer.logit_adjustment")
-    if cfg.data.multi_label and (cfg.model.head.value == "crf" or cfg.loss.name.value == "focal"
-                                 or cfg.trainer.logit_adjustment or monitor == "val_entity_f1"):
-        raise ValueError("data.multi_label=true trains independent sigmoids with a weighted binary cross-entropy: "
-                         "it takes no CRF head, focal loss, logit adjustment or entity monitor")
-    if cfg.model.crf_constraints and not is_span_labelling(labels):
-        raise ValueError("model.crf_constraints=true needs IOB2/IOBES labels")
+    check_options(labels, multi_label=vocab.multi_label, head=cfg.model.head.value, loss=cfg.loss.name.value,
+                  logit_adjustment=cfg.trainer.logit_adjustment, monitor=monitor,
+                  crf_constraints=cfg.model.crf_constraints)
     train_data = encode(splits.train, vocab, max_len=cfg.data.max_len, max_chars=cfg.data.max_chars, name="train")
     dev_data = encode(splits.dev, vocab, max_chars=cfg.data.max_chars, name="dev")
 

@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-log = logging.getLogger(__name__)
+from tagger.options import WEIGHTING_SCHEMES
 
-SCHEMES = ("none", "balanced", "inverse", "inverse_sqrt", "log", "median_frequency", "effective_number", "custom")
+log = logging.getLogger(__name__)
 
 
 def label_counts(label_ids: np.ndarray, mask: np.ndarray, num_labels: int) -> np.ndarray:
@@ -59,7 +59,7 @@ def scheme_weights(counts: np.ndarray, scheme: str, *, beta: float = 0.999, mu: 
         if not 0 < beta < 1:
             raise ValueError(f"effective_number needs 0 < beta < 1, got beta={beta}")
         return (1.0 - beta) / (1.0 - np.power(beta, counts))
-    raise ValueError(f"unknown weighting scheme {scheme!r}; expected one of {list(SCHEMES)}")
+    raise ValueError(f"unknown weighting scheme {scheme!r}; expected one of {list(WEIGHTING_SCHEMES)}")
 
 
 def class_weights(
