@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from tagger.data.tags import span_parts
-from tagger.losses import _summed_over_replicas
+from tagger.distribute import summed_over_replicas
 from tagger.options import CRF_WEIGHTINGS
 
 FORBIDDEN = -1e4  # added to the score of a forbidden transition: exp(-1e4) is 0 in float32
@@ -145,7 +145,7 @@ class CRFLoss(keras.losses.Loss):
         real = tf.reduce_sum(tf.cast(mask, tf.float32), axis=1)
         if self.weighting == "sentence":
             nll = nll * tf.reduce_sum(weights, axis=1) / tf.maximum(real, 1.0)
-        return tf.reduce_sum(nll) / tf.maximum(_summed_over_replicas(tf.reduce_sum(real)), 1.0)
+        return tf.reduce_sum(nll) / tf.maximum(summed_over_replicas(tf.reduce_sum(real)), 1.0)
 
     def get_config(self):
         return {"name": self.name, "weighting": self.weighting}

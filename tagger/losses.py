@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-
-def _summed_over_replicas(value):
-    """`value` summed over the replicas of a tf.distribute strategy (itself outside one).
-
-    Each replica then divides by the real tokens of the whole global batch, and the gradients that
-    the strategy sums across replicas are those of the global weighted mean.
-    """
-    context = tf.distribute.get_replica_context()
-    if context is not None and context.num_replicas_in_sync > 1:
-        return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
-    return value
+from tagger.distribute import summed_over_replicas
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -46,7 +35,7 @@ class TokenLoss(keras.losses.Loss):
         else:
             one_hot = ops.one_hot(safe_labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
             losses = keras.losses.categorical_focal_crossentropy(one_hot, y_pred, alpha=1.0, gamma=self.gamma)
-        return losses * real / ops.maximum(_summed_over_replicas(ops.sum(real)), 1.0)
+        return losses * real / ops.maximum(summed_over_replicas(ops.sum(real)), 1.0)
 
     def get_config(self):
         return {"name": self.name, "gamma": self.gamma}
@@ -71,7 +60,7 @@ class WeightedBinaryCrossentropy(keras.losses.Loss):
         p = ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
         positive, negative = (ops.convert_to_tensor(w, y_pred.dtype) for w in (self.positive_weights, self.negative_weights))
         losses = -ops.sum(positive * targets * ops.log(p) + negative * (1.0 - targets) * ops.log(1.0 - p), axis=-1)
-        return losses * real / ops.maximum(_summed_over_replicas(ops.sum(real)), 1.0)
+        return losses * real / ops.maximum(summed_over_replicas(ops.sum(real)), 1.0)
 
     def get_config(self):
         return {"name": self.name, "positive_weights": self.positive_weights,

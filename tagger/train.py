@@ -28,6 +28,7 @@ from tagger.crf import CRFLoss, allowed_transitions
 from tagger.data.datasets import load_splits
 from tagger.data.encode import BatchPlan, encode, make_dataset
 from tagger.data.vocab import Vocabularies
+from tagger.distribute import strategy_for
 from tagger.embeddings import coverage, embedding_matrix, lookup, read_vectors
 from tagger.checkpoint import save_adjustment
 from tagger.evaluate import score_corpus, score_encoded, tune_logit_adjustment
@@ -105,13 +106,6 @@ def label_weights_for(w: DictConfig, labels: list[str], train_data, dev_data) ->
                         temporal(dev_data))
 
 
-def mirrored_strategy() -> tf.distribute.MirroredStrategy:
-    """Data parallelism over every visible GPU (or, without one, every logical CPU device)."""
-    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-    log.info("mirrored strategy over %s", ", ".join(d.name for d in devices))
-    return tf.distribute.MirroredStrategy([d.name for d in devices])
-
-
 def pretrained_vectors(path: str | None, splits) -> dict[str, np.ndarray] | None:
     """The vectors of `path` for the words of every split (and their lowercase forms); logs coverage."""
     if not path:
@@ -136,8 +130,7 @@ def model_for(cfg: DictConfig, vocab: Vocabularies, weights: LabelWeights, vecto
         priors = weighting.prior_logits(weights.counts, weights.tokens)
     else:
         priors = weighting.prior_log_frequencies(weights.counts)
-    strategy = mirrored_strategy() if t.strategy.value == "mirrored" else tf.distribute.get_strategy()
-    with strategy.scope():
+    with strategy_for(t.strategy.value).scope():
         model = build_tagger(
             len(vocab.words), len(vocab.chars), len(vocab.labels), word_embedding_dim=m.word_embedding_dim,
             char_encoder=m.char_encoder.value, char_embedding_dim=m.char_embedding_dim,
