@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from tagger.checkpoint import save_model
 from tagger.data.encode import BatchPlan, Encoded
 from tagger.evaluate import score_encoded
 from tagger.metrics import format_scores, headline
@@ -43,13 +43,6 @@ class DevScores(keras.callbacks.Callback):
         log.info("epoch %d dev scores:\n%s", epoch + 1, format_scores(scores))
 
 
-def save_atomically(model: keras.Model, path: Path) -> None:
-    """Write `model` to a temporary file beside `path`, then rename it into place."""
-    temporary = path.with_name(f".{path.stem}.partial.keras")
-    model.save(temporary)
-    os.replace(temporary, path)
-
-
 class BestCheckpoint(keras.callbacks.Callback):
     """Saves the model whenever `monitor` improves, and stops training after `patience` epochs without.
 
@@ -76,7 +69,7 @@ class BestCheckpoint(keras.callbacks.Callback):
         if (value > self.best) if self.mode == "max" else (value < self.best):
             log.info("epoch %d: %s improved to %.4f, saving %s", epoch + 1, self.monitor, value, self.path)
             self.best, self.best_epoch, self.wait = float(value), epoch + 1, 0
-            save_atomically(self.model, self.path)
+            save_model(self.model, self.path)
         else:
             self.wait += 1
             if self.patience is not None and self.wait >= self.patience:

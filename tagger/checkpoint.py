@@ -11,7 +11,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from tagger.data.vocab import Vocabularies
-from tagger.reports import write_atomically
+from tagger.reports import atomic_path, write_atomically
 
 FILES = ("model.keras", "vocab.json", "config.yaml")
 ADJUSTMENT = "adjustment.json"  # optional: {"tau": t, "log_priors": [...]} of a tuned logit adjustment
@@ -34,6 +34,12 @@ class Checkpoint:
     def logit_shift(self) -> np.ndarray | None:
         """tau ln prior, to subtract from the log-probabilities, or None without an adjustment."""
         return None if self.tau is None else self.tau * self.log_priors
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    """Save `model` to `path` (a .keras file) through a temporary file: a crash never leaves half a model."""
+    with atomic_path(path) as temporary:
+        model.save(temporary)
 
 
 def save_adjustment(directory: Path, tau: float, log_priors: np.ndarray) -> None:

@@ -1,9 +1,12 @@
-"""Run outputs: metrics.json (machine-readable) and report.md (the same as readable tables)."""
+"""Run outputs: metrics.json (machine-readable), report.md (the same as readable tables), confusion
+matrices and figures, each written to a temporary file and renamed into place."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +15,23 @@ import pandas as pd
 from tagger.metrics import headline, per_label_table
 
 
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path`, with its suffix, to write to: renamed onto `path` when the
+    block ends, removed if the block fails. Readers never see a half-written `path`."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it into place."""
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    """Write `text` to `path` through a temporary file (see `atomic_path`)."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
 
 
 def label_table(labels, counts, weights, negative_weights=None) -> pd.DataFrame:
@@ -64,11 +79,10 @@ def pyplot():
 
 
 def save_figure(figure, path: Path) -> None:
-    """Write `figure` to a temporary file beside `path`, rename it into place, and close it."""
-    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
-    figure.savefig(temporary, dpi=100)
+    """Write `figure` to `path` through a temporary file (see `atomic_path`), and close it."""
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=100)
     pyplot().close(figure)
-    os.replace(temporary, path)
 
 
 def write_confusion(directory: Path, scores: dict, split: str) -> None:
