@@ -1,4 +1,4 @@
-"""What every command-line entry point shares."""
+"""What the command-line entry points share: plain error reports, and a multirun's job directories."""
 
 from __future__ import annotations
 
@@ -14,6 +14,21 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
+
+
+def in_job_order(job_dirs) -> list[Path]:
+    """Multirun job directories in job order: numbered ones by number, then the others by name.
+
+    >>> [p.name for p in in_job_order([Path("m/10"), Path("m/b"), Path("m/2")])]
+    ['2', '10', 'b']
+    """
+    return sorted(map(Path, job_dirs), key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else p.name))
+
+
+def job_overrides(job_dir: Path) -> list[str]:
+    """The command-line overrides of a multirun job (from its .hydra/overrides.yaml); [] without that file."""
+    path = Path(job_dir) / ".hydra" / "overrides.yaml"
+    return [str(override) for override in OmegaConf.load(path)] if path.is_file() else []
 
 
 def run_or_explain(task, cfg: DictConfig):

@@ -16,10 +16,10 @@ import keras
 import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from tagger.checkpoint import find_checkpoint_dir, load_checkpoint
-from tagger.cli import run_or_explain
+from tagger.cli import in_job_order, job_overrides, run_or_explain
 from tagger.data.datasets import load_split
 from tagger.data.encode import Encoded, encode
 from tagger.data.readers import Corpus
@@ -119,8 +119,7 @@ def find_runs(path: str | Path) -> list[Path]:
     try:
         return [find_checkpoint_dir(path)]
     except FileNotFoundError:
-        runs = sorted((p.parent for p in path.glob("*/checkpoint")),
-                      key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else p.name))
+        runs = in_job_order(p.parent for p in path.glob("*/checkpoint"))
         if not runs:
             raise
         return [run / "checkpoint" for run in runs]
@@ -167,9 +166,7 @@ def evaluate(cfg: DictConfig, output_dir: Path) -> dict:
     for path in runs:
         metrics = evaluate_checkpoint(path, corpus, cfg, output_dir / path.parent.name)
         first = first or metrics
-        overrides = path.parent / ".hydra" / "overrides.yaml"
-        rows.append({"run": path.parent.name,
-                     "overrides": " ".join(OmegaConf.load(overrides)) if overrides.is_file() else "",
+        rows.append({"run": path.parent.name, "overrides": " ".join(job_overrides(path.parent)),
                      **headline(metrics[cfg.split]), "oov_rate": metrics[cfg.split]["oov_rate"]})
     table = pd.DataFrame(rows)
     write_atomically(output_dir / "runs.csv", table.to_csv(index=False))

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from hydra.experimental.callback import Callback
-from omegaconf import OmegaConf
 from scipy.stats import ttest_ind
 
+from tagger.cli import in_job_order, job_overrides
 from tagger.metrics import HEADLINE_KEYS
 from tagger.reports import pyplot, save_figure, write_atomically
 
@@ -31,8 +31,7 @@ LABEL_PREFIX = "test_f1:"
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
     """The job directories of a multirun (those with .hydra/overrides.yaml), in job order."""
-    jobs = [p.parent.parent for p in Path(sweep_dir).glob("*/.hydra/overrides.yaml")]
-    return sorted(jobs, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else p.name))
+    return in_job_order(p.parent.parent for p in Path(sweep_dir).glob("*/.hydra/overrides.yaml"))
 
 
 def collect_jobs(sweep_dir: Path) -> pd.DataFrame:
@@ -40,13 +39,13 @@ def collect_jobs(sweep_dir: Path) -> pd.DataFrame:
     aside), seed, status, every dev/test headline figure, per-label test F1 (`test_f1:LABEL`),
     training label counts, epochs, best epoch and training time."""
     rows = []
-    overrides = {job: [str(o) for o in OmegaConf.load(job / ".hydra" / "overrides.yaml")] for job in job_dirs(sweep_dir)}
+    overrides = {job: job_overrides(job) for job in job_dirs(sweep_dir)}
     shared = set.intersection(*(set(o) for o in overrides.values())) if overrides else set()
-    for job, job_overrides in overrides.items():
-        varying = [o for o in job_overrides if o not in shared and not o.startswith("seed=")]
+    for job, given in overrides.items():
+        varying = [o for o in given if o not in shared and not o.startswith("seed=")]
         row = {"job": job.name, "config": " ".join(varying) or "(one configuration)",
-               "seed": next((int(o.split("=", 1)[1]) for o in job_overrides if o.startswith("seed=")), 0),
-               "overrides": " ".join(job_overrides)}
+               "seed": next((int(o.split("=", 1)[1]) for o in given if o.startswith("seed=")), 0),
+               "overrides": " ".join(given)}
         if (job / "metrics.json").is_file():
             metrics = json.loads((job / "metrics.json").read_text())
             row["status"] = "ok"
