@@ -41,8 +41,9 @@ from tagger.data.encode import BatchPlan, encode, make_dataset
 from tagger.data.readers import read_conll
 from tagger.data.vocab import Vocabularies
 from tagger.losses import TokenLoss
-from tagger.model import CharEncoder, build_tagger, predict_probabilities
+from tagger.model import CharEncoder, build_tagger
 from tagger.options import PREDICT_BATCH_SIZE
+from tagger.scoring import predict_probabilities
 
 WNUT = Path(__file__).resolve().parents[2] / "shared" / "data" / "wnut17" / "train.conll"
 MAX_CHARS = 30

@@ -25,8 +25,8 @@ from hydra import compose, initialize_config_dir
 from tagger.checkpoint import load_checkpoint
 from tagger.data.datasets import load_split
 from tagger.data.encode import encode
-from tagger.model import predict_probabilities
 from tagger.schema import loader_options
+from tagger.scoring import predict_probabilities
 from tagger.train import train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

@@ -13,10 +13,10 @@ import numpy as np
 
 from tagger.checkpoint import save_model
 from tagger.data.encode import BatchPlan, Encoded
-from tagger.evaluate import score_encoded
 from tagger.metrics import format_scores, headline
-from tagger.reports import write_atomically
 from tagger.options import PREDICT_BATCH_SIZE
+from tagger.reports import write_atomically
+from tagger.scoring import score_encoded
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +30,14 @@ class DevScores(keras.callbacks.Callback):
     """
 
     def __init__(self, dev: Encoded, gold: list[list[str]], label_names: list[str], *, batch_size: int = PREDICT_BATCH_SIZE,
-                 threshold: float = 0.5):
+                 multi_label: bool = False, threshold: float = 0.5):
         super().__init__()
         self.dev, self.gold, self.label_names, self.batch_size = dev, gold, list(label_names), batch_size
-        self.threshold = threshold
+        self.multi_label, self.threshold = multi_label, threshold
 
     def on_epoch_end(self, epoch, logs=None):
         scores = score_encoded(self.model, self.dev, self.gold, self.label_names, batch_size=self.batch_size,
-                               threshold=self.threshold, name="dev")
+                               multi_label=self.multi_label, threshold=self.threshold, name="dev")
         if logs is not None:
             logs.update({f"val_{key}": value for key, value in headline(scores).items()})
         log.info("epoch %d dev scores:\n%s", epoch + 1, format_scores(scores))

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+import tagger.model  # noqa: F401  (registers the custom layers that saved models hold)
 from tagger.data.vocab import Vocabularies
 from tagger.reports import atomic_path, write_atomically
 
@@ -42,6 +43,11 @@ def save_model(model: keras.Model, path: Path) -> None:
         model.save(temporary)
 
 
+def load_model(path: Path) -> keras.Model:
+    """The model saved at `path`, for prediction (uncompiled)."""
+    return keras.models.load_model(path, compile=False)
+
+
 def save_adjustment(directory: Path, tau: float, log_priors: np.ndarray) -> None:
     write_atomically(Path(directory) / ADJUSTMENT, json.dumps({"tau": tau, "log_priors": np.asarray(log_priors).tolist()}))
 
@@ -63,7 +69,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if missing:
         raise FileNotFoundError(f"{directory}: checkpoint is incomplete, missing {', '.join(missing)}")
     vocab = Vocabularies.load(directory / "vocab.json")
-    model = keras.models.load_model(directory / "model.keras", compile=False)
+    model = load_model(directory / "model.keras")
     sizes = {"words": (len(vocab.words), model.get_layer("word_embedding").input_dim),
              "labels": (len(vocab.labels), model.output_shape[-1])}
     if "char_encoder" in [layer.name for layer in model.layers]:

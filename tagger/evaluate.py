@@ -8,12 +8,9 @@ inside is scored and one table written). Writes metrics.json, report.md and the 
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from pathlib import Path
 
 import hydra
-import keras
-import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
@@ -21,96 +18,14 @@ from omegaconf import DictConfig
 from tagger.checkpoint import find_checkpoint_dir, load_checkpoint
 from tagger.cli import in_job_order, job_overrides, run_or_explain
 from tagger.data.datasets import load_split
-from tagger.data.encode import Encoded, encode
 from tagger.data.readers import Corpus
-from tagger.data.vocab import UNK, Vocabularies
-from tagger.data.tags import MULTI_LABEL_SEPARATOR, OUTSIDE, label_set
-from tagger.metrics import format_scores, headline, labels_of, score_tags
-from tagger.model import best_paths, is_multi_label, predict_probabilities
+from tagger.metrics import format_scores, headline
 from tagger.reports import write_atomically, write_confusion, write_metrics, write_report
-from tagger.options import PREDICT_BATCH_SIZE
 from tagger.schema import loader_options, register_configs
+from tagger.scoring import score_corpus
 
 log = logging.getLogger(__name__)
 register_configs()
-
-
-def score_corpus(model: keras.Model, corpus: Corpus, vocab: Vocabularies, *, max_chars: int | None = None,
-                 name: str = "corpus", **options) -> dict:
-    """Scores of `model` on every token of `corpus` (sentences are never cut for scoring);
-    `options` as for `score_encoded`."""
-    data = encode(corpus, vocab, max_chars=max_chars, name=name)
-    return score_encoded(model, data, corpus.tags, vocab.labels.items, name=name, **options)
-
-
-def score_encoded(model: keras.Model, data: Encoded, gold: list[list[str]], label_names, *, batch_size: int = PREDICT_BATCH_SIZE,
-                  strict: bool = False, unknown_labels: str | None = None, logit_shift=None,
-                  threshold: float = 0.5, name: str = "corpus") -> dict:
-    """Scores of `model` on encoded sentences against their `gold` tags, with the share of tokens
-    outside the word vocabulary (`oov_rate`).
-
-    Gold labels the model does not know are scored as given (they count as misses) unless
-    `unknown_labels` says otherwise: `error` refuses them, `as_o` scores them as `O`, `ignore`
-    leaves their tokens out of the scores. `logit_shift` applies a logit adjustment; `threshold`
-    decides multi-label tags.
-    """
-    outputs = predict_probabilities(model, data, batch_size=batch_size)
-    predicted = labels_of(best_paths(model, outputs, logit_shift, threshold=threshold), label_names)
-    multi_label = is_multi_label(model)
-    gold, predicted = resolve_unknown_labels(gold, predicted, label_names, unknown_labels, name=name,
-                                             multi_label=multi_label)
-    scores = score_tags(gold, predicted, label_names, strict=strict, multi_label=multi_label)
-    scores["oov_rate"] = float((data.words[data.mask] == UNK).mean()) if data.mask.any() else 0.0
-    return scores
-
-
-TAU_GRID = tuple(np.round(np.arange(0.0, 2.01, 0.25), 2))
-
-
-def tune_logit_adjustment(model: keras.Model, data: Encoded, gold, label_names, log_priors: np.ndarray, *,
-                          taus=TAU_GRID, batch_size: int = PREDICT_BATCH_SIZE) -> tuple[float, dict[float, float]]:
-    """The tau of `taus` whose adjustment ln p - tau ln prior (Menon et al. 2021) gives the best
-    macro-F1 on (`data`, `gold`), and the macro-F1 of every tau. Ties go to the smaller tau."""
-    probabilities = predict_probabilities(model, data, batch_size=batch_size)
-    macro = {float(tau): score_tags(gold, labels_of(best_paths(model, probabilities, tau * log_priors), label_names),
-                                    label_names)["macro_f1"] for tau in taus}
-    return max(macro, key=lambda tau: (macro[tau], -tau)), macro
-
-
-def resolve_unknown_labels(gold, predicted, known, policy: str | None, *, name: str = "corpus",
-                           multi_label: bool = False):
-    """Apply the `unknown_labels` policy (None, error, as_o, ignore) to gold tags the model does not know.
-
-    For multi-label tags the policy applies to their single labels: `as_o` drops unknown labels
-    from a token's set, `ignore` leaves out the tokens that have one.
-
-    >>> resolve_unknown_labels([["O", "B-NEW"]], [["O", "O"]], ["O"], "ignore")
-    ([['O']], [['O']])
-    >>> resolve_unknown_labels([["A|NEW"]], [["A"]], ["A"], "as_o", multi_label=True)
-    ([['A']], [['A']])
-    """
-    known = set(known)
-    labels_in = label_set if multi_label else (lambda tag: {tag})
-    unknown = Counter(label for sentence in gold for tag in sentence for label in labels_in(tag) if label not in known)
-    if not unknown or policy is None:
-        return gold, predicted
-    if policy == "error":
-        raise ValueError(f"{name}: labels the checkpoint was not trained on (tokens: {dict(unknown)}); "
-                         "score them as O with unknown_labels=as_o, or leave them out with unknown_labels=ignore")
-    if policy == "as_o":
-        if not multi_label and OUTSIDE not in known:
-            raise ValueError(f"unknown_labels=as_o needs an {OUTSIDE!r} label, and the checkpoint has none")
-        log.warning("%s: scoring labels the checkpoint does not know as O (tokens: %s)", name, dict(unknown))
-        if multi_label:
-            fix = lambda tag: MULTI_LABEL_SEPARATOR.join(sorted(label_set(tag) & known)) or OUTSIDE  # noqa: E731
-        else:
-            fix = lambda tag: tag if tag in known else OUTSIDE  # noqa: E731
-        return [[fix(t) for t in s] for s in gold], predicted
-    if policy == "ignore":
-        log.warning("%s: leaving out tokens with labels the checkpoint does not know (tokens: %s)", name, dict(unknown))
-        kept = [[(g, p) for g, p in zip(gs, ps) if labels_in(g) <= known] for gs, ps in zip(gold, predicted)]
-        return [[g for g, _ in s] for s in kept], [[p for _, p in s] for s in kept]
-    raise ValueError(f"unknown_labels must be error, as_o or ignore, got {policy!r}")
 
 
 def find_runs(path: str | Path) -> list[Path]:

@@ -14,7 +14,7 @@ from seqeval.metrics import classification_report as entity_report
 from seqeval.scheme import IOB2, IOBES
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-from tagger.data.tags import MULTI_LABEL_SEPARATOR, OUTSIDE, is_span_labelling, label_set, uses_iobes
+from tagger.data.tags import OUTSIDE, is_span_labelling, label_set, uses_iobes
 
 # The single-number figures of a split's scores, in report order (history.csv, summaries, logs).
 HEADLINE_KEYS = ("macro_f1", "micro_f1", "weighted_f1", "accuracy", "entity_f1")
@@ -130,15 +130,3 @@ def format_scores(scores: dict) -> str:
               for label, row in table.iterrows()]
     lines.append("  ".join(f"{key}={value:.4f}" for key, value in headline(scores).items()))
     return "\n".join(lines)
-
-
-def labels_of(paths: Sequence[np.ndarray], label_names: Sequence[str]) -> list[list[str]]:
-    """Tags of label-id paths, or of (tokens, labels) boolean label sets (joined `A|B`, `O` for none).
-
-    >>> labels_of([np.array([0, 1])], ["O", "X"]), labels_of([np.array([[True, True], [False, False]])], ["A", "B"])
-    ([['O', 'X']], [['A|B', 'O']])
-    """
-    names = np.asarray(label_names)
-    if paths and np.asarray(paths[0]).ndim == 2:
-        return [[MULTI_LABEL_SEPARATOR.join(names[row]) or OUTSIDE for row in path] for path in paths]
-    return [names[path].tolist() for path in paths]

@@ -1,4 +1,4 @@
-"""The word + character BiLSTM tagger, and prediction over an encoded corpus."""
+"""The word + character BiLSTM tagger: `build_tagger` and its character encoder."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from tagger.crf import CRF, viterbi
-from tagger.data.encode import Encoded, make_dataset
-from tagger.options import CHAR_ENCODERS, HEADS, MULTI_LABEL_HEAD, PREDICT_BATCH_SIZE
+from tagger.crf import CRF
+from tagger.options import CHAR_ENCODERS, HEADS, MULTI_LABEL_HEAD
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -141,53 +140,3 @@ def build_tagger(
         output.bias.assign(np.asarray(output_bias, dtype="float32"))
     inputs = {"words": words, "chars": chars}
     return keras.Model(inputs, outputs, name="tagger")
-
-
-def predict_probabilities(model: keras.Model, data: Encoded, *, batch_size: int = PREDICT_BATCH_SIZE) -> list[np.ndarray]:
-    """Per sentence, a (tokens, labels) array of the model's outputs, in corpus order: tag
-    probabilities, or emission scores for a CRF head.
-
-    Sentences are batched in order of length, so each batch carries little padding.
-    """
-    order = np.argsort(data.lengths, kind="stable")
-    results: list[np.ndarray] = [None] * len(order)
-    position = 0
-    predict = model.predict_on_batch
-    if model.distribute_strategy.num_replicas_in_sync > 1:
-        # Keras 3.15's predict_on_batch under a MirroredStrategy runs the whole batch on every replica
-        # and returns the copies concatenated
-        predict = lambda batch: model(batch, training=False)  # noqa: E731
-    for batch in make_dataset(data, batch_size=batch_size, order=order):
-        probabilities = np.asarray(predict(batch))
-        for row in probabilities:
-            sentence = order[position]
-            results[sentence] = row[: data.lengths[sentence]]
-            position += 1
-    return results
-
-
-def has_crf(model: keras.Model) -> bool:
-    return any(layer.name == "crf" for layer in model.layers)
-
-
-def is_multi_label(model: keras.Model) -> bool:
-    return model.get_layer("tags").activation.__name__ == "sigmoid"
-
-
-def best_paths(model: keras.Model, outputs: list[np.ndarray], logit_shift: np.ndarray | None = None, *,
-               threshold: float = 0.5) -> list[np.ndarray]:
-    """Label ids per sentence: the Viterbi path for a CRF head; (tokens, labels) booleans, the labels
-    of probability >= `threshold`, for a multi-label (sigmoid) head; else the most probable label,
-    or with `logit_shift` the label of highest ln p - shift (post-hoc logit adjustment, shift =
-    tau ln prior).
-    """
-    if is_multi_label(model):
-        return [p >= threshold for p in outputs]
-    if has_crf(model):
-        if logit_shift is not None:
-            raise ValueError("logit adjustment applies to a softmax head, not to a CRF")
-        scores = model.get_layer("crf").numpy_scores()
-        return [viterbi(emissions, *scores) for emissions in outputs]
-    if logit_shift is None:
-        return [p.argmax(axis=-1) for p in outputs]
-    return [(np.log(np.maximum(p, 1e-12)) - logit_shift).argmax(axis=-1) for p in outputs]

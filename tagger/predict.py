@@ -21,8 +21,7 @@ from tagger.checkpoint import Checkpoint, load_checkpoint
 from tagger.cli import run_or_explain
 from tagger.data.encode import encode
 from tagger.data.readers import Corpus, decode_utf8
-from tagger.metrics import labels_of
-from tagger.model import best_paths, has_crf, is_multi_label, predict_probabilities
+from tagger.scoring import best_paths, has_crf, labels_of, predict_probabilities
 from tagger.options import PREDICT_BATCH_SIZE
 from tagger.schema import register_configs
 
@@ -59,8 +58,8 @@ def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_s
     data = encode(corpus, checkpoint.vocab, max_chars=checkpoint.max_chars, name="input")
     labels = np.asarray(checkpoint.vocab.labels.items)
     outputs = predict_probabilities(checkpoint.model, data, batch_size=batch_size)
-    if has_crf(checkpoint.model) or is_multi_label(checkpoint.model):  # no single per-token probability
-        paths = best_paths(checkpoint.model, outputs, threshold=threshold)
+    if has_crf(checkpoint.model) or checkpoint.vocab.multi_label:  # no single per-token probability
+        paths = best_paths(checkpoint.model, outputs, multi_label=checkpoint.vocab.multi_label, threshold=threshold)
         for tags in labels_of(paths, labels):
             yield tags, [float("nan")] * len(tags)
         return
@@ -95,7 +94,7 @@ def predict(cfg: DictConfig) -> int:
     sentences = read_sentences(text, cfg.input_format.value)
     if not sentences:
         log.warning("%s: no sentences to tag", cfg.input)
-    if cfg.output_probs and (has_crf(checkpoint.model) or is_multi_label(checkpoint.model)):
+    if cfg.output_probs and (has_crf(checkpoint.model) or checkpoint.vocab.multi_label):
         raise ValueError("output_probs=true needs a softmax model: a CRF gives whole paths, and multi-label tags "
                          "one probability per label")
     threshold = checkpoint.config.model.threshold if cfg.threshold is None else cfg.threshold

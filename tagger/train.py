@@ -30,14 +30,14 @@ from tagger.data.encode import BatchPlan, encode, make_dataset
 from tagger.data.vocab import Vocabularies
 from tagger.distribute import strategy_for
 from tagger.embeddings import coverage, embedding_matrix, lookup, read_vectors
-from tagger.checkpoint import save_adjustment
-from tagger.evaluate import score_corpus, score_encoded, tune_logit_adjustment
+from tagger.checkpoint import load_model, save_adjustment
 from tagger.losses import TokenLoss, WeightedBinaryCrossentropy
 from tagger.metrics import format_scores, headline
 from tagger.model import build_tagger
 from tagger.options import check_options
 from tagger.reports import label_table, write_atomically, write_confusion, write_metrics, write_report
 from tagger.schema import loader_options, register_configs
+from tagger.scoring import score_splits
 
 log = logging.getLogger(__name__)
 register_configs()
@@ -152,23 +152,6 @@ def model_for(cfg: DictConfig, vocab: Vocabularies, weights: LabelWeights, vecto
     return model
 
 
-def adjust_logits(model, dev_data, splits, vocab, counts, cfg, checkpoint_dir: Path) -> dict:
-    """Tune the logit adjustment's tau on dev, store it in the checkpoint, and score dev and test with it."""
-    log_priors = weighting.prior_log_frequencies(counts)
-    labels = list(vocab.labels.items)
-    tau, macro = tune_logit_adjustment(model, dev_data, splits.dev.tags, labels, log_priors,
-                                       batch_size=cfg.trainer.eval_batch_size)
-    save_adjustment(checkpoint_dir, tau, log_priors)
-    log.info("logit adjustment: tau=%.2f (dev macro-F1 by tau: %s)", tau,
-             ", ".join(f"{t:g}: {f:.4f}" for t, f in macro.items()))
-    options = dict(batch_size=cfg.trainer.eval_batch_size, logit_shift=tau * log_priors)
-    scored = {"dev_logit_adjusted": score_encoded(model, dev_data, splits.dev.tags, labels, name="dev", **options)}
-    if splits.test is not None:
-        scored["test_logit_adjusted"] = score_corpus(model, splits.test, vocab, max_chars=cfg.data.max_chars,
-                                                     name="test", **options)
-    return scored
-
-
 def train(cfg: DictConfig, output_dir: Path) -> dict:
     """Train with the composed config `cfg`, write the run's files into `output_dir`, return metrics."""
     output_dir = Path(output_dir)
@@ -219,7 +202,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     callbacks = [
         EpochRandomness(plan),
         DevScores(dev_data, splits.dev.tags, labels, batch_size=cfg.trainer.eval_batch_size,
-                  threshold=cfg.model.threshold),
+                  multi_label=vocab.multi_label, threshold=cfg.model.threshold),
         Throughput(real_tokens),
         checkpoint,
         keras.callbacks.CSVLogger(str(history_path), append=initial_epoch > 0),
@@ -239,14 +222,15 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     shutil.rmtree(backup_dir, ignore_errors=True)
     history = pd.read_csv(history_path)
 
-    best_model = keras.models.load_model(checkpoint_dir / "model.keras", compile=False)
-    options = dict(batch_size=cfg.trainer.eval_batch_size, threshold=cfg.model.threshold)
-    scored = {"dev": score_encoded(best_model, dev_data, splits.dev.tags, labels, name="dev", **options)}
+    best_model = load_model(checkpoint_dir / "model.keras")
+    scoring = {"dev": (dev_data, splits.dev.tags)}
     if splits.test is not None:
-        scored["test"] = score_corpus(best_model, splits.test, vocab, max_chars=cfg.data.max_chars, name="test",
-                                      **options)
-    if cfg.trainer.logit_adjustment:
-        scored.update(adjust_logits(best_model, dev_data, splits, vocab, weights.counts, cfg, checkpoint_dir))
+        scoring["test"] = (encode(splits.test, vocab, max_chars=cfg.data.max_chars, name="test"), splits.test.tags)
+    log_priors = weighting.prior_log_frequencies(weights.counts) if cfg.trainer.logit_adjustment else None
+    scored, tau = score_splits(best_model, scoring, labels, log_priors=log_priors, batch_size=cfg.trainer.eval_batch_size,
+                               multi_label=vocab.multi_label, threshold=cfg.model.threshold)
+    if tau is not None:
+        save_adjustment(checkpoint_dir, tau, log_priors)
     metrics = {
         "run": {
             "data": data_options["name"], "weighting": cfg.weighting.scheme.value, "seed": cfg.seed, "monitor": monitor,

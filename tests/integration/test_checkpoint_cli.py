@@ -149,7 +149,8 @@ def test_a_multirun_directory_is_scored_run_by_run(tiny_run, compose, tmp_path):
 
 
 def test_logit_adjustment_is_tuned_on_dev_stored_and_applied(compose, tmp_path):
-    from tagger.evaluate import TAU_GRID, evaluate
+    from tagger.evaluate import evaluate
+    from tagger.scoring import TAU_GRID
     from tagger.train import train
 
     data = ["data=synthetic", "data.num_sentences=60", "data.max_sentence_length=20"]

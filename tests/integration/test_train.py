@@ -12,7 +12,7 @@ import pytest
 
 from tagger.data.datasets import load_splits
 from tagger.data.vocab import Vocabularies
-from tagger.evaluate import score_corpus
+from tagger.scoring import score_corpus
 from tagger.train import train
 from tests.conftest import TINY_SENTENCES, TINY_SYNTHETIC, write_conll
 
@@ -53,7 +53,7 @@ def test_validation_loss_is_the_weighted_token_mean(tiny_run):
     """val_loss of the best epoch = sum(w * cross-entropy) / real dev tokens, with the training class weights."""
     cfg, output_dir, metrics = tiny_run
     from tagger.data.encode import encode
-    from tagger.model import predict_probabilities
+    from tagger.scoring import predict_probabilities
 
     model = keras.models.load_model(output_dir / "checkpoint" / "model.keras", compile=False)
     vocab = Vocabularies.load(output_dir / "checkpoint" / "vocab.json")

@@ -6,7 +6,8 @@ from tagger.data.encode import PAD_LABEL, encode, make_dataset
 from tagger.data.readers import Corpus
 from tagger.data.vocab import Vocabularies
 from tagger.losses import TokenLoss
-from tagger.model import build_tagger, predict_probabilities
+from tagger.model import build_tagger
+from tagger.scoring import predict_probabilities
 
 TINY = dict(word_embedding_dim=8, char_embedding_dim=4, char_hidden_dim=3, char_filters=5, hidden_dim=6)
 
