@@ -46,7 +46,7 @@ def main(argv: list[str]) -> None:
         checkpoint = load_checkpoint(run_dir)
         options = loader_options(cfg.data)
         dev = encode(load_split(options.pop("name"), "dev", **options), checkpoint.vocab,
-                     max_chars=checkpoint.max_chars)
+                     max_chars=checkpoint.info.max_chars)
         predict_probabilities(checkpoint.model, dev, batch_size=cfg.trainer.eval_batch_size)  # warm-up (tracing)
         started = time.perf_counter()
         predict_probabilities(checkpoint.model, dev, batch_size=cfg.trainer.eval_batch_size)

@@ -44,8 +44,8 @@ def evaluate_checkpoint(path: Path, corpus: Corpus, cfg: DictConfig, output_dir:
     """Score one checkpoint and write its files into `output_dir`."""
     checkpoint = load_checkpoint(path)
     logit_shift = checkpoint.logit_shift if cfg.logit_adjustment else None
-    threshold = checkpoint.config.model.threshold if cfg.threshold is None else cfg.threshold
-    scores = score_corpus(checkpoint.model, corpus, checkpoint.vocab, max_chars=checkpoint.max_chars,
+    threshold = checkpoint.info.threshold if cfg.threshold is None else cfg.threshold
+    scores = score_corpus(checkpoint.model, corpus, checkpoint.vocab, max_chars=checkpoint.info.max_chars,
                           batch_size=cfg.batch_size, name=cfg.split, strict=cfg.entity_strict,
                           unknown_labels=cfg.unknown_labels.value, logit_shift=logit_shift, threshold=threshold)
     metrics = {

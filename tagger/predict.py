@@ -21,7 +21,7 @@ from tagger.checkpoint import Checkpoint, load_checkpoint
 from tagger.cli import run_or_explain
 from tagger.data.encode import encode
 from tagger.data.readers import Corpus, decode_utf8
-from tagger.scoring import best_paths, has_crf, labels_of, predict_probabilities
+from tagger.scoring import best_paths, labels_of, predict_probabilities
 from tagger.options import PREDICT_BATCH_SIZE
 from tagger.schema import register_configs
 
@@ -55,10 +55,10 @@ def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_s
     adjustment, when it has one and `logit_adjustment` is on)."""
     placeholder = checkpoint.vocab.labels.items[0]  # tags are unknown; the encoder still fills label arrays
     corpus = Corpus(sentences, [[placeholder] * len(s) for s in sentences])
-    data = encode(corpus, checkpoint.vocab, max_chars=checkpoint.max_chars, name="input")
+    data = encode(corpus, checkpoint.vocab, max_chars=checkpoint.info.max_chars, name="input")
     labels = np.asarray(checkpoint.vocab.labels.items)
     outputs = predict_probabilities(checkpoint.model, data, batch_size=batch_size)
-    if has_crf(checkpoint.model) or checkpoint.vocab.multi_label:  # no single per-token probability
+    if checkpoint.info.head != "softmax":  # a CRF's whole paths or multi-label sets: no single per-token probability
         paths = best_paths(checkpoint.model, outputs, multi_label=checkpoint.vocab.multi_label, threshold=threshold)
         for tags in labels_of(paths, labels):
             yield tags, [float("nan")] * len(tags)
@@ -94,10 +94,10 @@ def predict(cfg: DictConfig) -> int:
     sentences = read_sentences(text, cfg.input_format.value)
     if not sentences:
         log.warning("%s: no sentences to tag", cfg.input)
-    if cfg.output_probs and (has_crf(checkpoint.model) or checkpoint.vocab.multi_label):
+    if cfg.output_probs and checkpoint.info.head != "softmax":
         raise ValueError("output_probs=true needs a softmax model: a CRF gives whole paths, and multi-label tags "
                          "one probability per label")
-    threshold = checkpoint.config.model.threshold if cfg.threshold is None else cfg.threshold
+    threshold = checkpoint.info.threshold if cfg.threshold is None else cfg.threshold
     tagged = tag_sentences(checkpoint, sentences, batch_size=cfg.batch_size, logit_adjustment=cfg.logit_adjustment,
                            threshold=threshold)
     output = format_conll(sentences, tagged, with_probabilities=cfg.output_probs)

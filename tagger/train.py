@@ -30,11 +30,12 @@ from tagger.data.encode import BatchPlan, encode, make_dataset
 from tagger.data.vocab import Vocabularies
 from tagger.distribute import strategy_for
 from tagger.embeddings import coverage, embedding_matrix, lookup, read_vectors
-from tagger.checkpoint import load_model, save_adjustment
+from tagger.checkpoint import ModelInfo, load_model, save_adjustment, save_record
+from tagger.data.tags import span_scheme
 from tagger.losses import TokenLoss, WeightedBinaryCrossentropy
 from tagger.metrics import format_scores, headline
 from tagger.model import build_tagger
-from tagger.options import check_options
+from tagger.options import MULTI_LABEL_HEAD, check_options
 from tagger.reports import label_table, write_atomically, write_confusion, write_metrics, write_report
 from tagger.schema import loader_options, register_configs
 from tagger.scoring import score_splits
@@ -188,9 +189,9 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     )
 
     checkpoint_dir = output_dir / "checkpoint"
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    vocab.save(checkpoint_dir / "vocab.json")
-    OmegaConf.save(cfg, checkpoint_dir / "config.yaml", resolve=True)
+    info = ModelInfo(MULTI_LABEL_HEAD if vocab.multi_label else cfg.model.head.value, cfg.model.threshold,
+                     cfg.data.max_chars, span_scheme(labels))
+    save_record(checkpoint_dir, vocab, info, OmegaConf.to_yaml(cfg, resolve=True))
     mode = "min" if monitor == "val_loss" else "max"
     checkpoint = BestCheckpoint(checkpoint_dir / "model.keras", monitor=monitor, mode=mode,
                                 patience=cfg.trainer.patience)

@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tagger.checkpoint import find_checkpoint_dir, load_checkpoint
+from tagger.checkpoint import ModelInfo, find_checkpoint_dir, load_checkpoint
 from tagger.data.vocab import Vocabularies, Vocabulary
 from tests.conftest import TINY_SENTENCES, write_conll
 
@@ -86,6 +86,19 @@ def test_vocabulary_that_does_not_match_the_model(tiny_run, tmp_path):
     smaller = Vocabularies(Vocabulary(vocab.words.items[:-3]), vocab.chars, vocab.labels, vocab.lowercase)
     smaller.save(tmp_path / "ckpt" / "vocab.json")
     with pytest.raises(ValueError, match=r"vocab.json does not belong to model.keras \(words: vocabulary \d+, model \d+"):
+        load_checkpoint(tmp_path / "ckpt")
+
+
+def test_the_checkpoint_records_what_evaluate_and_predict_need(tiny_run, tmp_path):
+    cfg, run_dir, _ = tiny_run
+    info = load_checkpoint(run_dir).info
+    assert info == ModelInfo("softmax", threshold=0.5, max_chars=cfg.data.max_chars, label_scheme=None)  # O, T1..T6
+    shutil.copytree(run_dir / "checkpoint", tmp_path / "ckpt")
+    record = json.loads((tmp_path / "ckpt" / "vocab.json").read_text())
+    Vocabularies.from_json(record).save(tmp_path / "ckpt" / "vocab.json")  # as saved before the record existed
+    assert load_checkpoint(tmp_path / "ckpt").info == info  # read from config.yaml
+    (tmp_path / "ckpt" / "vocab.json").write_text(json.dumps({**record, "model": {**record["model"], "head": "crf"}}))
+    with pytest.raises(ValueError, match=r"the model record in vocab.json \(head 'crf'\) does not match model.keras"):
         load_checkpoint(tmp_path / "ckpt")
 
 
