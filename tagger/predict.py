@@ -1,7 +1,8 @@
 """Tag new text with a checkpoint: `python -m tagger.predict checkpoint=DIR input=FILE|- output=FILE|-`.
 
-Input: one token per line with a blank line between sentences (`input_format=conll`; only the
-first column is read), or one whitespace-tokenised sentence per line (`input_format=text`).
+Input: one token per line with a blank line between sentences (`input_format=conll`; the first
+column is read, and comments and `-DOCSTART-` lines are skipped, as in training files), or one
+whitespace-tokenised sentence per line (`input_format=text`).
 Output: `token<TAB>tag` lines (plus the tag's probability with `output_probs=true`), a blank line
 after each sentence. Tokens are written exactly as read, and sentences are never cut: the model
 reads sentences of any length.
@@ -20,33 +21,13 @@ from omegaconf import DictConfig
 from tagger.checkpoint import Checkpoint, load_checkpoint
 from tagger.cli import run_or_explain
 from tagger.data.encode import encode
-from tagger.data.readers import Corpus, decode_utf8
-from tagger.scoring import best_paths, labels_of, predict_probabilities
+from tagger.data.readers import Corpus, decode_utf8, read_untagged
 from tagger.options import PREDICT_BATCH_SIZE
 from tagger.schema import register_configs
+from tagger.scoring import best_paths, labels_of, predict_probabilities
 
 log = logging.getLogger(__name__)
 register_configs()
-
-
-def read_sentences(text: str, input_format: str) -> list[list[str]]:
-    """Token lists from `text`.
-
-    >>> read_sentences("John O\\nsleeps\\n\\nHi", "conll"), read_sentences("John sleeps\\n\\nHi !", "text")
-    ([['John', 'sleeps'], ['Hi']], [['John', 'sleeps'], ['Hi', '!']])
-    """
-    if input_format == "text":
-        return [line.split() for line in text.splitlines() if line.strip()]
-    if input_format != "conll":
-        raise ValueError(f"input_format must be conll or text, got {input_format!r}")
-    sentences, words = [], []
-    for line in text.splitlines() + [""]:
-        if line.strip():
-            words.append(line.split()[0])
-        elif words:
-            sentences.append(words)
-            words = []
-    return sentences
 
 
 def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_size: int = PREDICT_BATCH_SIZE,
@@ -85,13 +66,13 @@ def predict(cfg: DictConfig) -> int:
     """Tag `cfg.input` into `cfg.output`; return the number of sentences."""
     checkpoint = load_checkpoint(cfg.checkpoint)
     if cfg.input == "-":
-        text = decode_utf8(sys.stdin.buffer.read(), "<stdin>")
+        source, raw = "<stdin>", sys.stdin.buffer.read()
     else:
-        path = Path(cfg.input)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
-        text = decode_utf8(path.read_bytes(), path)
-    sentences = read_sentences(text, cfg.input_format.value)
+        source = Path(cfg.input)
+        if not source.is_file():
+            raise FileNotFoundError(f"{source}: no such file")
+        raw = source.read_bytes()
+    sentences = read_untagged(decode_utf8(raw, source), cfg.input_format.value, source=source)
     if not sentences:
         log.warning("%s: no sentences to tag", cfg.input)
     if cfg.output_probs and checkpoint.info.head != "softmax":

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tagger.options import INPUT_FORMATS
+
 log = logging.getLogger(__name__)
 
 _WEIGHT_COMMENT = re.compile(r"^#\s*weight\s*[=:]\s*(\S+)\s*$")
@@ -101,10 +103,14 @@ def _sentence_weight(path: Path, number: int, value: str) -> float:
     return weight
 
 
+def _warn_skipped(source, skipped: dict[str, int]) -> None:
+    counts = ", ".join(f"{n} {what}" for what, n in skipped.items() if n)
+    if counts:
+        log.warning("%s: skipped %s", source, counts)
+
+
 def _finish(path: Path, corpus: Corpus, skipped: dict[str, int]) -> Corpus:
-    if skipped:
-        counts = ", ".join(f"{n} {what}" for what, n in skipped.items())
-        log.warning("%s: skipped %s", path, counts)
+    _warn_skipped(path, skipped)
     if not len(corpus):
         raise ValueError(f"{path}: no sentences found (expected token/tag lines, blank line between sentences)")
     return corpus
@@ -125,7 +131,39 @@ def read_conll(path: str | Path, *, token_column: int = 0, tag_column: int = -1,
     (so hashtag tokens such as `#NFL O` are kept). `# weight = W` sets the next sentence's weight.
     """
     path = Path(path)
-    needed = max(token_column, tag_column) + 1 if tag_column >= 0 else max(token_column + 1, -tag_column, 2)
+    tokens, tags, weights, skipped = _conll_sentences(_read_lines(path), path, token_column=token_column,
+                                                      tag_column=tag_column, strict_columns=strict_columns)
+    return _finish(path, Corpus(tokens, tags, weights), skipped)
+
+
+def read_untagged(text: str, input_format: str = "conll", *, source: str | Path = "<input>") -> list[list[str]]:
+    """The sentences of untagged `text` as token lists: `conll`, the first column of CoNLL lines, read
+    as `read_conll` reads them (comments and `-DOCSTART-` lines skipped, a line with a tab split at
+    tabs); `text`, one whitespace-tokenised sentence per line.
+
+    >>> read_untagged("# a comment\\nJohn O\\nsleeps\\n\\n-DOCSTART-\\n\\nNew York\\tB-LOC", "conll")
+    [['John', 'sleeps'], ['New York']]
+    >>> read_untagged("John sleeps\\n\\nHi !", "text")
+    [['John', 'sleeps'], ['Hi', '!']]
+    """
+    if input_format not in INPUT_FORMATS:
+        raise ValueError(f"input_format must be one of {INPUT_FORMATS}, got {input_format!r}")
+    if input_format == "text":
+        return [line.split() for line in text.splitlines() if line.strip()]
+    tokens, _, _, skipped = _conll_sentences(text.splitlines(), source, token_column=0, tag_column=None,
+                                             strict_columns=False)
+    _warn_skipped(source, skipped)
+    return tokens
+
+
+def _conll_sentences(lines: list[str], source, *, token_column: int, tag_column: int | None, strict_columns: bool):
+    """(tokens, tags, weights, skipped line counts) of CoNLL `lines`, as `read_conll` describes; with
+    `tag_column` None the lines need only the token column, and the tag lists are empty."""
+    if tag_column is None:
+        needed, wanted = (token_column + 1 if token_column >= 0 else -token_column), f"token column {token_column}"
+    else:
+        needed = max(token_column, tag_column) + 1 if tag_column >= 0 else max(token_column + 1, -tag_column, 2)
+        wanted = f"token column {token_column}, tag column {tag_column}"
     first_columns = None  # (line number, column count) of the first token line
     tokens, tags, weights = [], [], []
     words, labels, weight = [], [], 1.0
@@ -137,7 +175,7 @@ def read_conll(path: str | Path, *, token_column: int = 0, tag_column: int = -1,
             tokens.append(words), tags.append(labels), weights.append(weight)
         words, labels, weight = [], [], 1.0
 
-    for number, line in enumerate(_read_lines(path), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             close_sentence()
             continue
@@ -145,28 +183,27 @@ def read_conll(path: str | Path, *, token_column: int = 0, tag_column: int = -1,
             skipped["comment lines"] += 1
             match = _WEIGHT_COMMENT.match(line)
             if match:
-                weight = _sentence_weight(path, number, match.group(1))
+                weight = _sentence_weight(source, number, match.group(1))
             continue
         columns = [c.strip() for c in line.strip().split("\t")] if "\t" in line else line.split()
         if columns[0] == "-DOCSTART-":
             skipped["-DOCSTART- lines"] += 1
             continue
         if len(columns) < needed:
-            raise ValueError(
-                f"{path}:{number}: expected at least {needed} columns "
-                f"(token column {token_column}, tag column {tag_column}), found {len(columns)}: {line!r}"
-            )
+            raise ValueError(f"{source}:{number}: expected at least {needed} columns ({wanted}), "
+                             f"found {len(columns)}: {line!r}")
         first_columns = first_columns or (number, len(columns))
         if strict_columns and len(columns) != first_columns[1]:
             raise ValueError(
-                f"{path}:{number}: expected {first_columns[1]} columns like line {first_columns[0]}, found "
+                f"{source}:{number}: expected {first_columns[1]} columns like line {first_columns[0]}, found "
                 f"{len(columns)}: {line!r} (a token with a space in a space-separated file? Use tabs, or "
                 "data.strict_columns=false for files whose lines differ)"
             )
         words.append(columns[token_column])
-        labels.append(columns[tag_column])
+        if tag_column is not None:
+            labels.append(columns[tag_column])
     close_sentence()
-    return _finish(path, Corpus(tokens, tags, weights), {k: v for k, v in skipped.items() if v})
+    return tokens, tags, weights, skipped
 
 
 def read_conllu(path: str | Path, *, tag_field: str = "upos") -> Corpus:

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from tagger.data.readers import Corpus, read_conll, read_conllu, read_corpus, read_csv
+from tagger.data.readers import Corpus, read_conll, read_conllu, read_corpus, read_csv, read_untagged
 
 
 def test_conll_columns_comments_docstart_and_sentence_weights(tmp_path, caplog):
@@ -173,3 +173,18 @@ def test_csv_row_with_extra_field(tmp_path):
     path.write_text("Sentence #,Word,Tag\n1,J,ohn,B-PER\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"x.csv: cannot parse as a table: .*Expected 3 fields in line 2, saw 4"):
         read_csv(path)
+
+
+def test_untagged_conll_text_is_read_by_the_rules_of_read_conll(tmp_path):
+    tagged = ("-DOCSTART- -X- O\n\n# weight = 2\n# a comment\n#NFL\tB-group\nNew York\tB-LOC\n#\tO\n\n"
+              "Peter B-PER\nsleeps O\n")
+    path = tmp_path / "a.conll"
+    path.write_text(tagged, encoding="utf-8")
+    expected = [["#NFL", "New York", "#"], ["Peter", "sleeps"]]
+    assert read_conll(path, strict_columns=False).tokens == expected
+    assert read_untagged(tagged, "conll") == expected
+    first_column = [line.split("\t")[0] + "\t" if "\t" in line else line.split(" ")[0] for line in tagged.splitlines()]
+    assert read_untagged("\n".join(first_column), "conll") == expected  # tokens alone
+    assert read_untagged("", "conll") == [] and read_untagged("a b\n\n c \n", "text") == [["a", "b"], ["c"]]
+    with pytest.raises(ValueError, match=r"input_format must be one of \('conll', 'text'\), got 'csv'"):
+        read_untagged("a", "csv")
