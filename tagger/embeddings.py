@@ -64,6 +64,23 @@ def _read_binary(path: Path):
             yield word.decode("utf-8", errors="replace"), np.frombuffer(data, dtype=np.float32).copy()
 
 
+def pretrained_vectors(path: str | Path | None, corpora) -> dict[str, np.ndarray] | None:
+    """The vectors of the file `path` for the words of `corpora` (each a `Corpus` or None) and their
+    lowercase forms; None without a path."""
+    if not path:
+        return None
+    words = {w for corpus in corpora if corpus for s in corpus.tokens for w in s}
+    return read_vectors(path, words | {w.lower() for w in words})
+
+
+def words_with_vectors(corpora, vectors: dict[str, np.ndarray] | None) -> list[str]:
+    """The tokens of `corpora` (each a `Corpus` or None) that have a vector, in order: held-out words
+    to add to the vocabulary, so that those with a pretrained vector are not unknown words."""
+    if not vectors:
+        return []
+    return [w for corpus in corpora if corpus for s in corpus.tokens for w in s if lookup(vectors, w) is not None]
+
+
 def lookup(vectors: dict[str, np.ndarray], word: str) -> np.ndarray | None:
     """The vector of `word`, or of its lowercase form."""
     vector = vectors.get(word)

@@ -20,7 +20,7 @@ from tagger.cli import in_job_order, job_overrides, run_or_explain
 from tagger.data.datasets import load_split
 from tagger.data.readers import Corpus
 from tagger.metrics import format_scores, headline
-from tagger.reports import write_atomically, write_confusion, write_metrics, write_report
+from tagger.reports import write_atomically, write_scores
 from tagger.schema import loader_options, register_configs
 from tagger.scoring import score_corpus
 
@@ -55,11 +55,7 @@ def evaluate_checkpoint(path: Path, corpus: Corpus, cfg: DictConfig, output_dir:
                 "logit_adjustment_tau": checkpoint.tau if logit_shift is not None else None},
         cfg.split: scores,
     }
-    output_dir.mkdir(parents=True, exist_ok=True)
-    write_metrics(output_dir / "metrics.json", metrics)
-    write_report(output_dir / "report.md", metrics, title="Evaluation report")
-    if "confusion" in scores:  # single-label tags
-        write_confusion(output_dir, scores, cfg.split)
+    write_scores(output_dir, metrics, cfg.split, title="Evaluation report")
     log.info("%s scores of %s (%d sentences, %d tokens, OOV rate %.2f %%):\n%s", cfg.split, checkpoint.path,
              len(corpus), corpus.num_tokens, 100 * scores["oov_rate"], format_scores(scores))
     return metrics

@@ -1,11 +1,14 @@
-"""Token-level losses whose scale does not depend on how much padding a batch has."""
+"""Token-level losses whose scale does not depend on how much padding a batch has, and the choice
+of a model's loss (`loss_for`)."""
 
 from __future__ import annotations
 
 import keras
 from keras import ops
 
+from tagger.crf import CRFLoss
 from tagger.distribute import summed_over_replicas
+from tagger.options import LOSSES, MULTI_LABEL_HEAD
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -65,3 +68,18 @@ class WeightedBinaryCrossentropy(keras.losses.Loss):
     def get_config(self):
         return {"name": self.name, "positive_weights": self.positive_weights,
                 "negative_weights": self.negative_weights}
+
+
+def loss_for(head: str, model: keras.Model | None = None, *, loss: str = "crossentropy", gamma: float = 2.0,
+             crf_weighting: str = "sentence", positive_weights=None, negative_weights=None) -> keras.losses.Loss:
+    """The training loss of a model with output `head`: the CRF's weighted negative log-likelihood
+    (over the transitions of `model`'s CRF layer, weighted as `crf_weighting` says); for the sigmoids
+    of multi-label tags, the weighted binary cross-entropy; for a softmax, token cross-entropy or,
+    with `loss="focal"`, focal loss of exponent `gamma`."""
+    if head == "crf":
+        return CRFLoss(model.get_layer("crf"), crf_weighting)
+    if head == MULTI_LABEL_HEAD:
+        return WeightedBinaryCrossentropy(positive_weights, negative_weights)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    return TokenLoss(gamma if loss == "focal" else 0.0)

@@ -34,17 +34,6 @@ def write_atomically(path: Path, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
 
 
-def label_table(labels, counts, weights, negative_weights=None) -> pd.DataFrame:
-    """Training label distribution and the class weight of each label (and, for multi-label tags,
-    the weight of a token without it)."""
-    total = max(int(sum(counts)), 1)
-    columns = {"train_tokens": [int(c) for c in counts], "frequency": [c / total for c in counts],
-               "class_weight": [float(w) for w in weights]}
-    if negative_weights is not None:
-        columns["negative_weight"] = [float(w) for w in negative_weights]
-    return pd.DataFrame(columns, index=pd.Index(labels, name="label"))
-
-
 def write_metrics(path: Path, metrics: dict) -> None:
     write_atomically(path, json.dumps(metrics, indent=1, ensure_ascii=False))
 
@@ -66,6 +55,17 @@ def write_report(path: Path, metrics: dict, labels: pd.DataFrame | None = None, 
     if labels is not None:
         lines += ["## Training labels and class weights", "", labels.to_markdown(floatfmt=".4g"), ""]
     write_atomically(path, "\n".join(lines))
+
+
+def write_scores(directory: Path, metrics: dict, split: str, *, labels: pd.DataFrame | None = None,
+                 title: str = "Training report") -> None:
+    """metrics.json, report.md (see `write_report`) and, for single-label tags, the confusion matrix of
+    `split` into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    write_metrics(directory / "metrics.json", metrics)
+    write_report(directory / "report.md", metrics, labels, title=title)
+    if "confusion" in metrics[split]:  # single-label tags
+        write_confusion(directory, metrics[split], split)
 
 
 def pyplot():

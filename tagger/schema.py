@@ -171,6 +171,23 @@ class PredictConfig:
     batch_size: int = PREDICT_BATCH_SIZE
 
 
+def plain(group: DictConfig) -> dict:
+    """A config group as plain values (choices as their names), e.g. keyword arguments of the stage it
+    configures.
+
+    >>> plain(OmegaConf.structured(LossConfig))
+    {'name': 'crossentropy', 'gamma': 2.0}
+    """
+    return OmegaConf.to_container(group, resolve=True, enum_to_str=True)
+
+
+def layer_options(model: DictConfig) -> dict:
+    """The model group's sizes, dropout and embedding options as keyword arguments of `model.build_tagger`."""
+    kept = ("word_embedding_dim", "char_encoder", "char_embedding_dim", "char_hidden_dim", "char_filters",
+            "char_kernel_size", "hidden_dim", "layers", "dropout_rate", "freeze_embeddings")
+    return {"num_layers" if key == "layers" else key: value for key, value in plain(model).items() if key in kept}
+
+
 def loader_options(data: DictConfig) -> dict:
     """The data group's options for `load_splits`, without the vocabulary and encoding options."""
     encoding = {f.name for f in dataclasses.fields(DataConfig)} - {"name"}

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from tagger.data.encode import Encoded
 from tagger.options import WEIGHTING_SCHEMES
 
 log = logging.getLogger(__name__)
@@ -195,3 +197,53 @@ def prior_log_frequencies(counts: np.ndarray) -> np.ndarray:
     """
     counts = np.asarray(counts, dtype=np.float64)
     return np.log(np.maximum(counts, 0.5) / counts.sum())
+
+
+@dataclass
+class LabelWeights:
+    """What a weighting scheme makes of the training labels."""
+
+    counts: np.ndarray  # training tokens per label (multi-label: tokens that carry the label)
+    tokens: int  # real training tokens
+    class_weights: np.ndarray  # per label (multi-label: weight of a positive)
+    negative_weights: np.ndarray | None  # multi-label: weight of a negative, per label
+    train: np.ndarray  # (samples, seq_len) sample weights of train and dev
+    dev: np.ndarray
+
+    def prior_bias(self) -> np.ndarray:
+        """The output bias under which the untrained model predicts the training label distribution:
+        ln f for a softmax or a CRF, ln(f / (1 - f)) for the independent sigmoids of multi-label tags."""
+        if self.negative_weights is not None:
+            return prior_logits(self.counts, self.tokens)
+        return prior_log_frequencies(self.counts)
+
+    def table(self, labels: Sequence[str]) -> pd.DataFrame:
+        """Training label distribution and the class weight of each label (and, for multi-label tags,
+        the weight of a token without it)."""
+        total = max(int(sum(self.counts)), 1)
+        columns = {"train_tokens": [int(c) for c in self.counts], "frequency": [c / total for c in self.counts],
+                   "class_weight": [float(w) for w in self.class_weights]}
+        if self.negative_weights is not None:
+            columns["negative_weight"] = [float(w) for w in self.negative_weights]
+        return pd.DataFrame(columns, index=pd.Index(labels, name="label"))
+
+
+def label_weights_for(labels: Sequence[str], train: Encoded, dev: Encoded, scheme: str = "none", *,
+                      custom: Mapping[str, float] | None = None, ignore: Sequence[str] = (), **options) -> LabelWeights:
+    """Class weights of the training labels by `scheme` (`custom`, `ignore` and `options` as for
+    `class_weights`), with a warning when they grow with frequency, and the sample weights of the
+    encoded `train` and `dev` sentences: for single labels the temporal weights (class weight x
+    sentence weight, 0 on padding); for multi-label tags, whose per-label weights act inside the
+    loss, the sentence weights on real tokens."""
+    tokens = int(train.mask.sum())
+    if train.labels.ndim == 3:  # multi-label: (samples, seq_len, labels) multi-hot
+        counts = train.labels[train.mask].sum(axis=0).astype(int)
+        positive, negative = binary_class_weights(counts, tokens, scheme, custom=custom, ignore=ignore, **options)
+        warn_if_weights_grow_with_frequency(counts, positive, labels)
+        sample = lambda data: (data.mask * data.sentence_weights[:, None]).astype(np.float32)  # noqa: E731
+        return LabelWeights(counts, tokens, positive, negative, sample(train), sample(dev))
+    counts = label_counts(train.labels, train.mask, len(labels))
+    weights = class_weights(counts, labels, scheme, custom=custom, ignore=ignore, **options)
+    warn_if_weights_grow_with_frequency(counts, weights, labels)
+    temporal = lambda data: temporal_sample_weights(data.labels, data.mask, weights, data.sentence_weights)  # noqa: E731
+    return LabelWeights(counts, tokens, weights, None, temporal(train), temporal(dev))

@@ -150,20 +150,16 @@ def read_untagged(text: str, input_format: str = "conll", *, source: str | Path 
         raise ValueError(f"input_format must be one of {INPUT_FORMATS}, got {input_format!r}")
     if input_format == "text":
         return [line.split() for line in text.splitlines() if line.strip()]
-    tokens, _, _, skipped = _conll_sentences(text.splitlines(), source, token_column=0, tag_column=None,
+    # tag column = token column: a line needs its token alone (the "tags" read are dropped)
+    tokens, _, _, skipped = _conll_sentences(text.splitlines(), source, token_column=0, tag_column=0,
                                              strict_columns=False)
     _warn_skipped(source, skipped)
     return tokens
 
 
-def _conll_sentences(lines: list[str], source, *, token_column: int, tag_column: int | None, strict_columns: bool):
-    """(tokens, tags, weights, skipped line counts) of CoNLL `lines`, as `read_conll` describes; with
-    `tag_column` None the lines need only the token column, and the tag lists are empty."""
-    if tag_column is None:
-        needed, wanted = (token_column + 1 if token_column >= 0 else -token_column), f"token column {token_column}"
-    else:
-        needed = max(token_column, tag_column) + 1 if tag_column >= 0 else max(token_column + 1, -tag_column, 2)
-        wanted = f"token column {token_column}, tag column {tag_column}"
+def _conll_sentences(lines: list[str], source, *, token_column: int, tag_column: int, strict_columns: bool):
+    """(tokens, tags, weights, skipped line counts) of CoNLL `lines`, read as `read_conll` describes."""
+    needed = max(token_column, tag_column) + 1 if tag_column >= 0 else max(token_column + 1, -tag_column, 2)
     first_columns = None  # (line number, column count) of the first token line
     tokens, tags, weights = [], [], []
     words, labels, weight = [], [], 1.0
@@ -190,8 +186,8 @@ def _conll_sentences(lines: list[str], source, *, token_column: int, tag_column:
             skipped["-DOCSTART- lines"] += 1
             continue
         if len(columns) < needed:
-            raise ValueError(f"{source}:{number}: expected at least {needed} columns ({wanted}), "
-                             f"found {len(columns)}: {line!r}")
+            raise ValueError(f"{source}:{number}: expected at least {needed} columns (token column {token_column}, "
+                             f"tag column {tag_column}), found {len(columns)}: {line!r}")
         first_columns = first_columns or (number, len(columns))
         if strict_columns and len(columns) != first_columns[1]:
             raise ValueError(
@@ -200,8 +196,7 @@ def _conll_sentences(lines: list[str], source, *, token_column: int, tag_column:
                 "data.strict_columns=false for files whose lines differ)"
             )
         words.append(columns[token_column])
-        if tag_column is not None:
-            labels.append(columns[tag_column])
+        labels.append(columns[tag_column])
     close_sentence()
     return tokens, tags, weights, skipped
 

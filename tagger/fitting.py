@@ -1,0 +1,150 @@
+"""The fit stage: a clean seeded start, the compiled model (network, loss, optimizer) under the
+run's tf.distribute strategy, the callbacks, and a `model.fit` that resumes from a backup.
+
+An optimizer is added in `optimizer_for`, a callback in `callbacks_for`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from tagger.callbacks import Backup, BestCheckpoint, DevScores, EpochRandomness, Throughput
+from tagger.crf import allowed_transitions
+from tagger.data.encode import BatchPlan, Encoded, make_dataset
+from tagger.data.vocab import Vocabularies
+from tagger.distribute import strategy_for
+from tagger.embeddings import embedding_matrix
+from tagger.losses import loss_for
+from tagger.model import build_tagger
+from tagger.options import PREDICT_BATCH_SIZE
+from tagger.reports import write_atomically
+from tagger.weighting import LabelWeights
+
+log = logging.getLogger(__name__)
+
+
+def start_clean(seed: int, *, deterministic: bool, mixed_precision: bool = False, threads: int | None = None) -> None:
+    """Fresh Keras state and seeded Python, numpy and TensorFlow, so job order never changes results."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if threads is not None:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TensorFlow fixes them at its first operation in the process
+            current = tf.config.threading.get_intra_op_parallelism_threads()
+            if current != threads:
+                log.warning("trainer.threads=%d ignored: TensorFlow already runs with %d threads in this process",
+                            threads, current)
+
+
+def optimizer_for(learning_rate: float, *, clipnorm: float | None = None) -> keras.optimizers.Optimizer:
+    """Adam at `learning_rate`, each gradient clipped to norm `clipnorm` (None: not clipped)."""
+    return keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
+
+
+def compile_model(model: keras.Model, loss: keras.losses.Loss, optimizer: keras.optimizers.Optimizer, *,
+                  jit_compile: bool = False) -> keras.Model:
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=jit_compile)
+    return model
+
+
+def compiled_tagger(vocab: Vocabularies, weights: LabelWeights, *, head: str = "softmax", strategy: str = "default",
+                    output_bias: str = "prior", vectors: dict[str, np.ndarray] | None = None, seed: int = 0,
+                    crf_constraints: bool = False, crf_weighting: str = "sentence", loss: str = "crossentropy",
+                    gamma: float = 2.0, learning_rate: float = 1e-3, clipnorm: float | None = None,
+                    jit_compile: bool = False, **layers) -> keras.Model:
+    """`build_tagger` for `vocab` (`layers`: its size and dropout options), with its loss and optimizer,
+    compiled under the tf.distribute `strategy`.
+
+    With `output_bias="prior"` the output bias starts at the training label priors; pretrained
+    `vectors` initialise the word embedding; `crf_constraints` forbid the CRF transitions that
+    break IOB2/IOBES spans.
+    """
+    with strategy_for(strategy).scope():
+        model = build_tagger(
+            len(vocab.words), len(vocab.chars), len(vocab.labels), head=head,
+            output_bias=weights.prior_bias() if output_bias == "prior" else None,
+            word_embeddings=None if vectors is None else embedding_matrix(vocab.words.items, vectors, seed=seed),
+            crf_allowed=allowed_transitions(vocab.labels.items) if crf_constraints else None, **layers)
+        model_loss = loss_for(head, model, loss=loss, gamma=gamma, crf_weighting=crf_weighting,
+                              positive_weights=weights.class_weights, negative_weights=weights.negative_weights)
+        return compile_model(model, model_loss, optimizer_for(learning_rate, clipnorm=clipnorm), jit_compile=jit_compile)
+
+
+def callbacks_for(plan: BatchPlan, checkpoint: BestCheckpoint, dev_scores: DevScores, *, tokens_per_epoch: int,
+                  history_path: Path, backup_dir: Path, resumed: bool) -> list[keras.callbacks.Callback]:
+    """The callbacks of a fit, in the order they run at each epoch's end: dev scores first, so that the
+    checkpoint, the history and the backup see them."""
+    return [EpochRandomness(plan), dev_scores, Throughput(tokens_per_epoch), checkpoint,
+            keras.callbacks.CSVLogger(str(history_path), append=resumed), Backup(backup_dir, checkpoint)]
+
+
+def keep_history_rows(path: Path, epochs: int) -> None:
+    """Cut history.csv back to its first `epochs` rows (a resumed run rewrites the later ones)."""
+    if path.is_file():
+        lines = path.read_text().splitlines(keepends=True)
+        write_atomically(path, "".join(lines[: epochs + 1]))
+
+
+@dataclass
+class Fitted:
+    """What a fit did, as metrics.json's `run` section reports it."""
+
+    best_value: float  # of the monitored figure, at the best epoch
+    best_epoch: int  # 1-based
+    epochs_run: int
+    train_seconds: float
+    train_tokens_per_s: float  # harmonic mean over the epochs
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights, dev_gold: list[list[str]],
+        labels: list[str], run_dir: Path, *, epochs: int, batch_size: int, eval_batch_size: int = PREDICT_BATCH_SIZE,
+        monitor: str = "val_macro_f1", patience: int | None = None, bucketing: bool = True, seed: int = 0,
+        verbose: int = 2, multi_label: bool = False, threshold: float = 0.5) -> Fitted:
+    """Train `model` for up to `epochs`, scoring dev after each; keep the best epoch's model (by
+    `monitor`) as run_dir/checkpoint/model.keras and stop after `patience` epochs without improvement.
+
+    Writes run_dir/history.csv, and after every epoch a backup in run_dir/backup: a fit that finds
+    one resumes from it and ends as an uninterrupted fit would. The backup is removed at the end.
+    """
+    checkpoint = BestCheckpoint(run_dir / "checkpoint" / "model.keras", monitor=monitor,
+                                mode="min" if monitor == "val_loss" else "max", patience=patience)
+    backup_dir, history_path = run_dir / "backup", run_dir / "history.csv"
+    initial_epoch = Backup.restore(backup_dir, model, checkpoint)
+    if initial_epoch:
+        keep_history_rows(history_path, initial_epoch)
+    plan = BatchPlan(train.lengths, batch_size, seed=seed, bucketing=bucketing)
+    dev_scores = DevScores(dev, dev_gold, labels, batch_size=eval_batch_size, multi_label=multi_label,
+                           threshold=threshold)
+    callbacks = callbacks_for(plan, checkpoint, dev_scores, tokens_per_epoch=int(train.mask.sum()),
+                              history_path=history_path, backup_dir=backup_dir, resumed=initial_epoch > 0)
+    stopped_early = checkpoint.patience is not None and checkpoint.wait >= checkpoint.patience
+    started = time.perf_counter()
+    if initial_epoch < epochs and not stopped_early:
+        model.fit(
+            make_dataset(train, weights.train, batch_size=batch_size, plan=plan),
+            validation_data=make_dataset(dev, weights.dev, batch_size=eval_batch_size,
+                                         order=np.argsort(dev.lengths, kind="stable")),
+            epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
+        )
+    train_seconds = time.perf_counter() - started
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    history = pd.read_csv(history_path)
+    return Fitted(checkpoint.best, checkpoint.best_epoch, len(history), round(train_seconds, 2),
+                  round(len(history) / (1 / history["train_tokens_per_s"]).sum(), 1))
