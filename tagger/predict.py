@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import hydra
-import numpy as np
 from omegaconf import DictConfig
 
 from tagger.checkpoint import Checkpoint, load_checkpoint
@@ -24,7 +23,7 @@ from tagger.data.encode import encode
 from tagger.data.readers import Corpus, decode_utf8, read_untagged
 from tagger.options import PREDICT_BATCH_SIZE
 from tagger.schema import register_configs
-from tagger.scoring import best_paths, labels_of, predict_probabilities
+from tagger.scoring import predict_probabilities, tags_and_probabilities
 
 log = logging.getLogger(__name__)
 register_configs()
@@ -37,20 +36,10 @@ def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_s
     placeholder = checkpoint.vocab.labels.items[0]  # tags are unknown; the encoder still fills label arrays
     corpus = Corpus(sentences, [[placeholder] * len(s) for s in sentences])
     data = encode(corpus, checkpoint.vocab, max_chars=checkpoint.info.max_chars, name="input")
-    labels = np.asarray(checkpoint.vocab.labels.items)
     outputs = predict_probabilities(checkpoint.model, data, batch_size=batch_size)
-    if checkpoint.info.head != "softmax":  # a CRF's whole paths or multi-label sets: no single per-token probability
-        paths = best_paths(checkpoint.model, outputs, multi_label=checkpoint.vocab.multi_label, threshold=threshold)
-        for tags in labels_of(paths, labels):
-            yield tags, [float("nan")] * len(tags)
-        return
-    shift = checkpoint.logit_shift if logit_adjustment else None
-    for probabilities in outputs:
-        if shift is not None:  # renormalised p / prior^tau
-            adjusted = np.exp(np.log(np.maximum(probabilities, 1e-12)) - shift)
-            probabilities = adjusted / adjusted.sum(axis=-1, keepdims=True)
-        best = probabilities.argmax(axis=-1)
-        yield labels[best].tolist(), probabilities[np.arange(len(best)), best].tolist()
+    return tags_and_probabilities(checkpoint.model, outputs, checkpoint.vocab.labels.items,
+                                  multi_label=checkpoint.vocab.multi_label,
+                                  logit_shift=checkpoint.logit_shift if logit_adjustment else None, threshold=threshold)
 
 
 def format_conll(sentences, tagged, *, with_probabilities: bool = False) -> str:

@@ -89,6 +89,24 @@ def labels_of(paths: list[np.ndarray], label_names) -> list[list[str]]:
     return [names[path].tolist() for path in paths]
 
 
+def tags_and_probabilities(model: keras.Model, outputs: list[np.ndarray], label_names, *, multi_label: bool = False,
+                           logit_shift: np.ndarray | None = None, threshold: float = 0.5):
+    """Per sentence of the model `outputs`, (tags, probability of each tag): for a softmax the most
+    probable label and its probability, renormalised after a logit adjustment (p / prior^tau); NaN
+    for a CRF's paths and multi-label sets, which have no single per-token probability."""
+    labels = np.asarray(label_names)
+    if multi_label or has_crf(model):
+        for tags in labels_of(best_paths(model, outputs, multi_label=multi_label, threshold=threshold), labels):
+            yield tags, [float("nan")] * len(tags)
+        return
+    for probabilities in outputs:
+        if logit_shift is not None:
+            adjusted = np.exp(np.log(np.maximum(probabilities, 1e-12)) - logit_shift)
+            probabilities = adjusted / adjusted.sum(axis=-1, keepdims=True)
+        best = probabilities.argmax(axis=-1)
+        yield labels[best].tolist(), probabilities[np.arange(len(best)), best].tolist()
+
+
 def resolve_unknown_labels(gold, predicted, known, policy: str | None, *, name: str = "corpus",
                            multi_label: bool = False):
     """Apply the `unknown_labels` policy (None, error, as_o, ignore) to gold tags the model does not know.
