@@ -1,4 +1,5 @@
-"""Shared fixtures: composing the real Hydra configs, and tiny tagged corpora written to disk."""
+"""Shared fixtures and helpers: composing the real Hydra configs, a tiny training run, tiny tagged
+corpora written to disk, and a check of IOB2 tag sequences."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ def compose():
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    import tagger.train  # noqa: F401  (registers the schemas)
+    from tagger.schema import register_configs
+
+    register_configs()
 
     def _compose(overrides=(), config_name="train"):
         with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
@@ -40,7 +43,9 @@ def tiny_run(tmp_path_factory):
     from tagger.train import train
 
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        cfg = hydra_compose("train", overrides=TINY_SYNTHETIC + ["weighting=balanced", "trainer.eval_batch_size=1000"])
+        # learning rate 0.01: two epochs then predict labels other than O, so that the scores are not all 0
+        cfg = hydra_compose("train", overrides=TINY_SYNTHETIC + ["weighting=balanced", "trainer.eval_batch_size=1000",
+                                                                 "trainer.learning_rate=0.01"])
     output_dir = tmp_path_factory.mktemp("tiny_run")
     return cfg, output_dir, train(cfg, output_dir)
 
@@ -59,3 +64,12 @@ TINY_SENTENCES = [
     (["we", "saw", "Los", "Angeles", "today"], ["O", "O", "B-LOC", "I-LOC", "O"]),
     (["Tom", "likes", "tea"], ["B-PER", "O", "O"]),
 ]
+
+
+def is_valid_iob2(tags) -> bool:
+    """True when every I-X follows B-X or I-X.
+
+    >>> is_valid_iob2(["B-PER", "I-PER", "O"]), is_valid_iob2(["O", "I-PER"]), is_valid_iob2(["B-LOC", "I-PER"])
+    (True, False, False)
+    """
+    return all(not t.startswith("I-") or (p[2:] == t[2:] and p[:2] in ("B-", "I-")) for p, t in zip(["O"] + tags, tags))

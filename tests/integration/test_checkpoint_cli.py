@@ -10,7 +10,7 @@ import pytest
 
 from tagger.checkpoint import ModelInfo, find_checkpoint_dir, load_checkpoint
 from tagger.data.vocab import Vocabularies, Vocabulary
-from tests.conftest import TINY_SENTENCES, write_conll
+from tests.conftest import TINY_SENTENCES, is_valid_iob2, write_conll
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def run(module, *args, cwd, stdin=None):
 
 
 def test_evaluate_in_a_new_process_reproduces_the_training_report(tiny_run, tmp_path):
-    cfg, run_dir, metrics = tiny_run
+    _, run_dir, metrics = tiny_run
     result = run("tagger.evaluate", f"checkpoint={run_dir}", "data=synthetic", "data.num_sentences=60",
                  "data.max_sentence_length=20", "split=test", f"hydra.run.dir={tmp_path}/eval", cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -126,13 +126,16 @@ def test_training_and_evaluation_write_the_confusion_matrix(tiny_run, compose, t
 
 @pytest.mark.parametrize("policy, support_o, support_new", [("as_o", 3, None), ("ignore", 2, None)])
 def test_unknown_gold_labels_as_o_or_ignored(tiny_run, compose, tmp_path, policy, support_o, support_new):
+    """support_new: the unknown label's support in the report, None where it is not reported."""
     from tagger.evaluate import evaluate
 
     test_file = write_conll(tmp_path / "t.conll", [(["zz", "cue1", "abczz"], ["O", "B-NEW", "O"])])
     cfg = compose([f"checkpoint={tiny_run[1]}", "data=conll", f"data.test={test_file}", f"unknown_labels={policy}"],
                   config_name="evaluate")
-    per_label = evaluate(cfg, tmp_path / "out")["test"]["per_label"]
-    assert per_label["O"]["support"] == support_o and "B-NEW" not in per_label
+    scores = evaluate(cfg, tmp_path / "out")["test"]
+    assert scores["per_label"]["O"]["support"] == support_o
+    assert scores["per_label"].get("B-NEW", {}).get("support") == support_new
+    assert sum(label["support"] for label in scores["per_label"].values()) == support_o  # no other gold label
 
 
 def test_unknown_gold_labels_are_an_error_by_default(tiny_run, tmp_path):
@@ -184,7 +187,6 @@ def test_crf_head_trains_reloads_and_predicts_valid_spans(compose, tmp_path, crf
     from tagger.evaluate import evaluate
     from tagger.predict import tag_sentences
     from tagger.train import train
-    from tests.unit.test_crf import is_valid_iob2
 
     paths = {split: write_conll(tmp_path / f"{split}.conll", TINY_SENTENCES * n) for split, n in
              (("train", 4), ("dev", 1), ("test", 1))}

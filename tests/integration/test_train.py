@@ -9,14 +9,17 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import accuracy_score, f1_score
 
 from tagger.data.datasets import load_splits
+from tagger.data.encode import encode
 from tagger.data.vocab import Vocabularies
-from tagger.scoring import score_corpus
+from tagger.scoring import predict_probabilities, score_corpus
 from tagger.train import train
 from tests.conftest import TINY_SENTENCES, TINY_SYNTHETIC, write_conll
 
 pytestmark = pytest.mark.slow
+
 
 def test_run_writes_every_file(tiny_run):
     cfg, output_dir, metrics = tiny_run
@@ -28,7 +31,13 @@ def test_run_writes_every_file(tiny_run):
     for split in ("dev", "test"):
         assert set(metrics[split]["per_label"]) == {"O", "T1", "T2", "T3", "T4", "T5", "T6"}
         assert {"precision", "recall", "f1", "support"} == set(metrics[split]["per_label"]["O"])
-        assert 0 <= metrics[split]["macro_f1"] <= 1
+        gold, predicted = tags_of_the_checkpoint(output_dir, cfg, split)
+        assert set(predicted) - {"O"}, "the run predicts only O: the scores below would say little"
+        interest = sorted((set(gold) | set(predicted)) - {"O"})  # the README's rule: every label but O seen
+        for average in ("macro", "micro", "weighted"):
+            assert metrics[split][f"{average}_f1"] == pytest.approx(
+                f1_score(gold, predicted, labels=interest, average=average, zero_division=0), abs=1e-12)
+        assert metrics[split]["accuracy"] == pytest.approx(accuracy_score(gold, predicted), abs=1e-12)
     assert metrics["run"]["best_epoch"] in (1, 2)
     assert metrics["run"]["best_value"] == pytest.approx(history["val_macro_f1"].max())
     report = (output_dir / "report.md").read_text()
@@ -37,6 +46,16 @@ def test_run_writes_every_file(tiny_run):
     weights = metrics["train_labels"]
     tokens = sum(v["train_tokens"] for v in weights.values())
     assert sum(v["train_tokens"] * v["class_weight"] for v in weights.values()) / tokens == pytest.approx(1.0)
+
+
+def tags_of_the_checkpoint(output_dir, cfg, split):
+    """(gold, predicted) tags of every token of `split`, flat: the saved model's most probable labels."""
+    model = keras.models.load_model(output_dir / "checkpoint" / "model.keras", compile=False)
+    vocab = Vocabularies.load(output_dir / "checkpoint" / "vocab.json")
+    corpus = getattr(load_splits("synthetic", num_sentences=60, max_sentence_length=20), split)
+    outputs = predict_probabilities(model, encode(corpus, vocab, max_chars=cfg.data.max_chars))
+    predicted = [vocab.labels.items[i] for sentence in outputs for i in sentence.argmax(axis=-1)]
+    return [tag for sentence in corpus.tags for tag in sentence], predicted
 
 
 def test_reloaded_checkpoint_reproduces_the_reported_scores(tiny_run):
@@ -52,9 +71,6 @@ def test_reloaded_checkpoint_reproduces_the_reported_scores(tiny_run):
 def test_validation_loss_is_the_weighted_token_mean(tiny_run):
     """val_loss of the best epoch = sum(w * cross-entropy) / real dev tokens, with the training class weights."""
     cfg, output_dir, metrics = tiny_run
-    from tagger.data.encode import encode
-    from tagger.scoring import predict_probabilities
-
     model = keras.models.load_model(output_dir / "checkpoint" / "model.keras", compile=False)
     vocab = Vocabularies.load(output_dir / "checkpoint" / "vocab.json")
     dev = encode(load_splits("synthetic", num_sentences=60, max_sentence_length=20).dev, vocab,

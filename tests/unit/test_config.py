@@ -51,9 +51,10 @@ def test_validation_error_type_is_omegaconfs(compose):
 def compose_with_hydra(overrides):
     from hydra import compose, initialize_config_dir
 
-    import tagger.train  # noqa: F401
+    from tagger.schema import register_configs
     from tests.conftest import CONFIGS
 
+    register_configs()
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         return compose("train", overrides=overrides, return_hydra_config=True)
 

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tagger.crf import CRF, CRFLoss, allowed_transitions, log_partition, path_score, viterbi
+from tests.conftest import is_valid_iob2
 
 RNG = np.random.default_rng(0)
 K = 3
@@ -63,10 +64,6 @@ def test_viterbi_finds_the_best_path():
     for i, n in enumerate(LENGTHS):
         best = max(itertools.product(range(K), repeat=n), key=lambda p: score(EMISSIONS[i, :n], p))
         assert viterbi(EMISSIONS[i, :n], TRANSITIONS, START, END).tolist() == list(best)
-
-
-def is_valid_iob2(tags):
-    return all(not t.startswith("I-") or (p[2:] == t[2:] and p[:2] in ("B-", "I-")) for p, t in zip(["O"] + tags, tags))
 
 
 def test_constrained_decoding_gives_valid_iob2_spans_only():

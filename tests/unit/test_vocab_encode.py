@@ -72,6 +72,8 @@ def test_batches_are_padded_to_their_own_longest_sentence_and_word():
     assert x0["words"].shape == (2, 3) and x0["chars"].shape == (2, 3, 1)
     assert x1["words"].shape == (2, 9) and x1["chars"].shape == (2, 9, 7)
     assert y0.numpy()[0].tolist() == [0, 0, PAD_LABEL] and w0.numpy()[0].tolist() == [1, 1, 0]
+    assert y1.shape == w1.shape == (2, 9)  # labels and weights padded like the words
+    assert y1.numpy()[1].tolist() == [0] * 8 + [PAD_LABEL] and w1.numpy()[1].tolist() == [1] * 8 + [0]
 
 
 @pytest.mark.parametrize("bucketing", [True, False])
@@ -87,6 +89,7 @@ def test_planned_batches_cover_every_sentence_once(bucketing):
     for x, y, w in dataset:
         seen += [int(row[0]) for row in x["words"].numpy()]
         padding += int((w.numpy() == 0).sum())
+        np.testing.assert_array_equal(y.numpy() == PAD_LABEL, w.numpy() == 0)  # every real token is labelled O
     assert sorted(seen) == sorted(data.words[:, 0].tolist())
     assert plan.next_epoch == 1
     if bucketing:
