@@ -25,7 +25,7 @@ from tagger.distribute import strategy_for
 from tagger.embeddings import embedding_matrix
 from tagger.losses import loss_for
 from tagger.model import build_tagger
-from tagger.options import PREDICT_BATCH_SIZE
+from tagger.options import MONITORS, OUTPUT_BIASES, PREDICT_BATCH_SIZE
 from tagger.reports import write_atomically
 from tagger.weighting import LabelWeights
 
@@ -50,7 +50,7 @@ def start_clean(seed: int, *, deterministic: bool, mixed_precision: bool = False
                             threads, current)
 
 
-def optimizer_for(learning_rate: float, *, clipnorm: float | None = None) -> keras.optimizers.Optimizer:
+def optimizer_for(learning_rate: float = 1e-3, *, clipnorm: float | None = None) -> keras.optimizers.Optimizer:
     """Adam at `learning_rate`, each gradient clipped to norm `clipnorm` (None: not clipped)."""
     return keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
 
@@ -64,15 +64,18 @@ def compile_model(model: keras.Model, loss: keras.losses.Loss, optimizer: keras.
 def compiled_tagger(vocab: Vocabularies, weights: LabelWeights, *, head: str = "softmax", strategy: str = "default",
                     output_bias: str = "prior", vectors: dict[str, np.ndarray] | None = None, seed: int = 0,
                     crf_constraints: bool = False, crf_weighting: str = "sentence", loss: str = "crossentropy",
-                    gamma: float = 2.0, learning_rate: float = 1e-3, clipnorm: float | None = None,
-                    jit_compile: bool = False, **layers) -> keras.Model:
-    """`build_tagger` for `vocab` (`layers`: its size and dropout options), with its loss and optimizer,
-    compiled under the tf.distribute `strategy`.
+                    gamma: float = 2.0, optimizer: dict | None = None, jit_compile: bool = False,
+                    **layers) -> keras.Model:
+    """`build_tagger` for `vocab` (`layers`: its size and dropout options), with its loss (see
+    `loss_for`) and the optimizer of `optimizer_for(**optimizer)`, compiled under the tf.distribute
+    `strategy`.
 
     With `output_bias="prior"` the output bias starts at the training label priors; pretrained
     `vectors` initialise the word embedding; `crf_constraints` forbid the CRF transitions that
     break IOB2/IOBES spans.
     """
+    if output_bias not in OUTPUT_BIASES:
+        raise ValueError(f"output_bias must be one of {OUTPUT_BIASES}, got {output_bias!r}")
     with strategy_for(strategy).scope():
         model = build_tagger(
             len(vocab.words), len(vocab.chars), len(vocab.labels), head=head,
@@ -81,7 +84,7 @@ def compiled_tagger(vocab: Vocabularies, weights: LabelWeights, *, head: str = "
             crf_allowed=allowed_transitions(vocab.labels.items) if crf_constraints else None, **layers)
         model_loss = loss_for(head, model, loss=loss, gamma=gamma, crf_weighting=crf_weighting,
                               positive_weights=weights.class_weights, negative_weights=weights.negative_weights)
-        return compile_model(model, model_loss, optimizer_for(learning_rate, clipnorm=clipnorm), jit_compile=jit_compile)
+        return compile_model(model, model_loss, optimizer_for(**(optimizer or {})), jit_compile=jit_compile)
 
 
 def callbacks_for(plan: BatchPlan, checkpoint: BestCheckpoint, dev_scores: DevScores, *, tokens_per_epoch: int,
@@ -123,6 +126,8 @@ def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights,
     Writes run_dir/history.csv, and after every epoch a backup in run_dir/backup: a fit that finds
     one resumes from it and ends as an uninterrupted fit would. The backup is removed at the end.
     """
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
     checkpoint = BestCheckpoint(run_dir / "checkpoint" / "model.keras", monitor=monitor,
                                 mode="min" if monitor == "val_loss" else "max", patience=patience)
     backup_dir, history_path = run_dir / "backup", run_dir / "history.csv"

@@ -53,6 +53,7 @@ def predict_probabilities(model: keras.Model, data: Encoded, *, batch_size: int 
 
 
 def has_crf(model: keras.Model) -> bool:
+    """True when the model ends in a CRF layer (its outputs are emission scores, decoded by Viterbi)."""
     return any(layer.name == "crf" for layer in model.layers)
 
 

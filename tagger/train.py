@@ -57,8 +57,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     model = compiled_tagger(vocab, weights, head=info.head, strategy=t.strategy.value, output_bias=m.output_bias.value,
                             vectors=vectors, seed=cfg.seed, crf_constraints=m.crf_constraints,
                             crf_weighting=m.crf_weighting.value, loss=cfg.loss.name.value, gamma=cfg.loss.gamma,
-                            learning_rate=t.learning_rate, clipnorm=t.clipnorm, jit_compile=t.jit_compile,
-                            **layer_options(m))
+                            optimizer={"learning_rate": t.learning_rate, "clipnorm": t.clipnorm},
+                            jit_compile=t.jit_compile, **layer_options(m))
     label_table = weights.table(labels)
     log_summary(data_options["name"], splits, vocab, weights.tokens, model.count_params(), cfg.weighting.scheme.value,
                 label_table, m.pretrained_embeddings, vectors)

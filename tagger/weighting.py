@@ -1,4 +1,6 @@
-"""Class weights from label counts, and the (samples, seq_len) temporal sample weights built from them.
+"""Class weights from label counts, the (samples, seq_len) temporal sample weights built from them,
+the label priors that set the output bias, and what a run's weighting scheme makes of its
+training labels (`label_weights_for` -> `LabelWeights`).
 
 Pure numpy. Keras' `fit(class_weight=...)` cannot weight tags: for (samples, seq_len) labels it
 gives one weight per *sequence*. The weights here reach the loss as the `sample_weight` element
