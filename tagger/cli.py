@@ -22,7 +22,8 @@ def in_job_order(job_dirs) -> list[Path]:
     >>> [p.name for p in in_job_order([Path("m/10"), Path("m/b"), Path("m/2")])]
     ['2', '10', 'b']
     """
-    return sorted(map(Path, job_dirs), key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else p.name))
+    return sorted(map(Path, job_dirs),
+                  key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else p.name))
 
 
 def job_overrides(job_dir: Path) -> list[str]:

@@ -42,8 +42,9 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     data_options = loader_options(data)
     splits = load_splits(**data_options)
     vectors = pretrained_vectors(m.pretrained_embeddings, [splits.train, splits.dev, splits.test])
+    extra_words = words_with_vectors([splits.dev, splits.test], vectors)  # held-out words with a pretrained vector
     vocab = Vocabularies.build(splits.train.tokens, splits.train.tags, min_freq=data.min_freq, lowercase=data.lowercase,
-                               multi_label=data.multi_label, extra_words=words_with_vectors([splits.dev, splits.test], vectors))
+                               multi_label=data.multi_label, extra_words=extra_words)
     labels = list(vocab.labels.items)
     check_options(labels, multi_label=vocab.multi_label, head=m.head.value, loss=cfg.loss.name.value,
                   logit_adjustment=t.logit_adjustment, monitor=t.monitor.value, crf_constraints=m.crf_constraints)
@@ -59,9 +60,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
                             crf_weighting=m.crf_weighting.value, loss=cfg.loss.name.value, gamma=cfg.loss.gamma,
                             optimizer={"learning_rate": t.learning_rate, "clipnorm": t.clipnorm},
                             jit_compile=t.jit_compile, **layer_options(m))
-    label_table = weights.table(labels)
     log_summary(data_options["name"], splits, vocab, weights.tokens, model.count_params(), cfg.weighting.scheme.value,
-                label_table, m.pretrained_embeddings, vectors)
+                weights.table(), m.pretrained_embeddings, vectors)
 
     # Fit: the best epoch's model lands in checkpoint/, beside the vocabulary and the model's record
     checkpoint_dir = output_dir / "checkpoint"
@@ -85,11 +85,11 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     metrics = {
         "run": {"data": data_options["name"], "weighting": cfg.weighting.scheme.value, "seed": cfg.seed,
                 "monitor": t.monitor.value, **fitted.to_dict()},
-        "train_labels": label_table.to_dict(orient="index"),
+        "train_labels": weights.table().to_dict(orient="index"),
         **scored,
     }
     final_split = "test" if "test" in scored else "dev"
-    write_scores(output_dir, metrics, final_split, labels=label_table)
+    write_scores(output_dir, metrics, final_split, labels=weights.table())
     log_result(output_dir, fitted, t.monitor.value, final_split, scored[final_split])
     return metrics
 

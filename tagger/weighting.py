@@ -205,6 +205,7 @@ def prior_log_frequencies(counts: np.ndarray) -> np.ndarray:
 class LabelWeights:
     """What a weighting scheme makes of the training labels."""
 
+    labels: tuple[str, ...]
     counts: np.ndarray  # training tokens per label (multi-label: tokens that carry the label)
     tokens: int  # real training tokens
     class_weights: np.ndarray  # per label (multi-label: weight of a positive)
@@ -219,7 +220,7 @@ class LabelWeights:
             return prior_logits(self.counts, self.tokens)
         return prior_log_frequencies(self.counts)
 
-    def table(self, labels: Sequence[str]) -> pd.DataFrame:
+    def table(self) -> pd.DataFrame:
         """Training label distribution and the class weight of each label (and, for multi-label tags,
         the weight of a token without it)."""
         total = max(int(sum(self.counts)), 1)
@@ -227,7 +228,7 @@ class LabelWeights:
                    "class_weight": [float(w) for w in self.class_weights]}
         if self.negative_weights is not None:
             columns["negative_weight"] = [float(w) for w in self.negative_weights]
-        return pd.DataFrame(columns, index=pd.Index(labels, name="label"))
+        return pd.DataFrame(columns, index=pd.Index(self.labels, name="label"))
 
 
 def label_weights_for(labels: Sequence[str], train: Encoded, dev: Encoded, scheme: str = "none", *,
@@ -243,9 +244,10 @@ def label_weights_for(labels: Sequence[str], train: Encoded, dev: Encoded, schem
         positive, negative = binary_class_weights(counts, tokens, scheme, custom=custom, ignore=ignore, **options)
         warn_if_weights_grow_with_frequency(counts, positive, labels)
         sample = lambda data: (data.mask * data.sentence_weights[:, None]).astype(np.float32)  # noqa: E731
-        return LabelWeights(counts, tokens, positive, negative, sample(train), sample(dev))
+        return LabelWeights(tuple(labels), counts, tokens, positive, negative, sample(train), sample(dev))
     counts = label_counts(train.labels, train.mask, len(labels))
     weights = class_weights(counts, labels, scheme, custom=custom, ignore=ignore, **options)
     warn_if_weights_grow_with_frequency(counts, weights, labels)
-    temporal = lambda data: temporal_sample_weights(data.labels, data.mask, weights, data.sentence_weights)  # noqa: E731
-    return LabelWeights(counts, tokens, weights, None, temporal(train), temporal(dev))
+    temporal = lambda data: temporal_sample_weights(  # noqa: E731
+        data.labels, data.mask, weights, data.sentence_weights)
+    return LabelWeights(tuple(labels), counts, tokens, weights, None, temporal(train), temporal(dev))
