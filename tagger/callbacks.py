@@ -101,25 +101,26 @@ class Backup(keras.callbacks.Callback):
     removed. A crash at any moment leaves a `state.json` that names complete files.
     """
 
-    def __init__(self, directory: str | Path, checkpoint: BestCheckpoint):
+    def __init__(self, directory: str | Path, checkpoint: BestCheckpoint, schedule=None):
         super().__init__()
-        self.directory, self.checkpoint = Path(directory), checkpoint
+        self.directory, self.checkpoint, self.schedule = Path(directory), checkpoint, schedule
 
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = f"epoch-{epoch + 1:04d}"
         self.model.save_weights(self.directory / f"{stem}.weights.h5")
         np.savez(self.directory / f"{stem}.optimizer.npz", *[v.numpy() for v in self.model.optimizer.variables])
-        state = {"next_epoch": epoch + 1, "files": stem, "checkpoint": self.checkpoint.state()}
+        state = {"next_epoch": epoch + 1, "files": stem, "checkpoint": self.checkpoint.state(),
+                 "schedule": self.schedule.state() if self.schedule else None}
         write_atomically(self.directory / "state.json", json.dumps(state))
         for path in self.directory.glob("epoch-*"):
             if not path.name.startswith(stem):
                 path.unlink()
 
     @staticmethod
-    def restore(directory: str | Path, model: keras.Model, checkpoint: BestCheckpoint) -> int:
-        """Load the last backup in `directory` into `model` and `checkpoint`; return the epoch to start
-        from (0 when there is none)."""
+    def restore(directory: str | Path, model: keras.Model, checkpoint: BestCheckpoint, schedule=None) -> int:
+        """Load the last backup in `directory` into `model`, `checkpoint` and `schedule`; return the
+        epoch to start from (0 when there is none)."""
         state_path = Path(directory) / "state.json"
         if not state_path.is_file():
             return 0
@@ -135,6 +136,8 @@ class Backup(keras.callbacks.Callback):
         for variable, value in zip(model.optimizer.variables, values):
             variable.assign(value)
         checkpoint.best, checkpoint.best_epoch, checkpoint.wait = (state["checkpoint"][k] for k in ("best", "best_epoch", "wait"))
+        if schedule is not None and state.get("schedule"):
+            schedule.restore(state["schedule"])
         log.info("resuming from %s after epoch %d (best %s %.4f at epoch %d)", directory, state["next_epoch"],
                  checkpoint.monitor, checkpoint.best, checkpoint.best_epoch)
         return state["next_epoch"]

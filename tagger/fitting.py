@@ -1,7 +1,7 @@
 """The fit stage: a clean seeded start, the compiled model (network, loss, optimizer) under the
 run's tf.distribute strategy, the callbacks, and a `model.fit` that resumes from a backup.
 
-An optimizer is added in `optimizer_for`, a callback in `callbacks_for`.
+An optimizer is added in `optim.make_optimizer`, a callback in `callbacks_for`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ import tensorflow as tf
 
 from tagger.callbacks import Backup, BestCheckpoint, DevScores, EpochRandomness, Throughput
 from tagger.crf import allowed_transitions
-from tagger.data.encode import BatchPlan, Encoded, make_dataset
+from tagger.data.encode import BatchPlan, Encoded, WordNoise, make_dataset
 from tagger.data.vocab import Vocabularies
 from tagger.distribute import strategy_for
 from tagger.embeddings import embedding_matrix
 from tagger.losses import loss_for
 from tagger.model import build_tagger
+from tagger.optim import Schedule, make_optimizer
 from tagger.options import MONITORS, OUTPUT_BIASES, PREDICT_BATCH_SIZE
 from tagger.reports import write_atomically
 from tagger.weighting import LabelWeights
@@ -50,11 +51,6 @@ def start_clean(seed: int, *, deterministic: bool, mixed_precision: bool = False
                             threads, current)
 
 
-def optimizer_for(learning_rate: float = 1e-3, *, clipnorm: float | None = None) -> keras.optimizers.Optimizer:
-    """Adam at `learning_rate`, each gradient clipped to norm `clipnorm` (None: not clipped)."""
-    return keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
-
-
 def compile_model(model: keras.Model, loss: keras.losses.Loss, optimizer: keras.optimizers.Optimizer, *,
                   jit_compile: bool = False) -> keras.Model:
     model.compile(optimizer=optimizer, loss=loss, jit_compile=jit_compile)
@@ -66,8 +62,8 @@ def compiled_tagger(vocab: Vocabularies, weights: LabelWeights, *, head: str = "
                     crf_constraints: bool = False, crf_weighting: str = "sentence", loss: str = "crossentropy",
                     gamma: float = 2.0, optimizer: dict | None = None, jit_compile: bool = False,
                     **layers) -> keras.Model:
-    """`build_tagger` for `vocab` (`layers`: its size and dropout options), with its loss (see
-    `loss_for`) and the optimizer of `optimizer_for(**optimizer)`, compiled under the tf.distribute
+    """`build_tagger` for `vocab` (`layers`: its size and dropout options), with its loss and optimizer
+    (`optimizer`: keyword arguments of `make_optimizer`; default Adam), compiled under the tf.distribute
     `strategy`.
 
     With `output_bias="prior"` the output bias starts at the training label priors; pretrained
@@ -84,15 +80,16 @@ def compiled_tagger(vocab: Vocabularies, weights: LabelWeights, *, head: str = "
             crf_allowed=allowed_transitions(vocab.labels.items) if crf_constraints else None, **layers)
         model_loss = loss_for(head, model, loss=loss, gamma=gamma, crf_weighting=crf_weighting,
                               positive_weights=weights.class_weights, negative_weights=weights.negative_weights)
-        return compile_model(model, model_loss, optimizer_for(**(optimizer or {})), jit_compile=jit_compile)
+        return compile_model(model, model_loss, make_optimizer(**(optimizer or {})), jit_compile=jit_compile)
 
 
-def callbacks_for(plan: BatchPlan, checkpoint: BestCheckpoint, dev_scores: DevScores, *, tokens_per_epoch: int,
-                  history_path: Path, backup_dir: Path, resumed: bool) -> list[keras.callbacks.Callback]:
+def callbacks_for(plan: BatchPlan, checkpoint: BestCheckpoint, dev_scores: DevScores, schedule: Schedule, *,
+                  tokens_per_epoch: int, history_path: Path, backup_dir: Path,
+                  resumed: bool) -> list[keras.callbacks.Callback]:
     """The callbacks of a fit, in the order they run at each epoch's end: dev scores first, so that the
-    checkpoint, the history and the backup see them."""
-    return [EpochRandomness(plan), dev_scores, Throughput(tokens_per_epoch), checkpoint,
-            keras.callbacks.CSVLogger(str(history_path), append=resumed), Backup(backup_dir, checkpoint)]
+    checkpoint, the schedule (which reads the checkpoint's wait), the history and the backup see them."""
+    return [EpochRandomness(plan), dev_scores, Throughput(tokens_per_epoch), checkpoint, schedule,
+            keras.callbacks.CSVLogger(str(history_path), append=resumed), Backup(backup_dir, checkpoint, schedule)]
 
 
 def keep_history_rows(path: Path, epochs: int) -> None:
@@ -111,6 +108,8 @@ class Fitted:
     epochs_run: int
     train_seconds: float
     train_tokens_per_s: float  # harmonic mean over the epochs
+    max_time: float | None = None  # the training time budget, seconds
+    stopped_for: str | None = None  # why the schedule stopped training (time budget, learning-rate floor)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -119,9 +118,12 @@ class Fitted:
 def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights, dev_gold: list[list[str]],
         labels: list[str], run_dir: Path, *, epochs: int, batch_size: int, eval_batch_size: int = PREDICT_BATCH_SIZE,
         monitor: str = "val_macro_f1", patience: int | None = None, bucketing: bool = True, seed: int = 0,
-        verbose: int = 2, multi_label: bool = False, threshold: float = 0.5) -> Fitted:
+        verbose: int = 2, multi_label: bool = False, threshold: float = 0.5, schedule: dict | None = None,
+        singleton_unk: float = 0.0, word_dropout: float = 0.0) -> Fitted:
     """Train `model` for up to `epochs`, scoring dev after each; keep the best epoch's model (by
     `monitor`) as run_dir/checkpoint/model.keras and stop after `patience` epochs without improvement.
+    `schedule`: keyword arguments of `optim.Schedule` (learning rate by epoch, annealing, time budget);
+    `singleton_unk`, `word_dropout`: unknown-word training (`encode.WordNoise`).
 
     Writes run_dir/history.csv, and after every epoch a backup in run_dir/backup: a fit that finds
     one resumes from it and ends as an uninterrupted fit would. The backup is removed at the end.
@@ -131,19 +133,22 @@ def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights,
     checkpoint = BestCheckpoint(run_dir / "checkpoint" / "model.keras", monitor=monitor,
                                 mode="min" if monitor == "val_loss" else "max", patience=patience)
     backup_dir, history_path = run_dir / "backup", run_dir / "history.csv"
-    initial_epoch = Backup.restore(backup_dir, model, checkpoint)
+    schedule = Schedule(checkpoint, **(schedule or {"learning_rate": float(model.optimizer.learning_rate)}))
+    initial_epoch = Backup.restore(backup_dir, model, checkpoint, schedule)
     if initial_epoch:
         keep_history_rows(history_path, initial_epoch)
     plan = BatchPlan(train.lengths, batch_size, seed=seed, bucketing=bucketing)
     dev_scores = DevScores(dev, dev_gold, labels, batch_size=eval_batch_size, multi_label=multi_label,
                            threshold=threshold)
-    callbacks = callbacks_for(plan, checkpoint, dev_scores, tokens_per_epoch=int(train.mask.sum()),
+    callbacks = callbacks_for(plan, checkpoint, dev_scores, schedule, tokens_per_epoch=int(train.mask.sum()),
                               history_path=history_path, backup_dir=backup_dir, resumed=initial_epoch > 0)
     stopped_early = checkpoint.patience is not None and checkpoint.wait >= checkpoint.patience
     started = time.perf_counter()
     if initial_epoch < epochs and not stopped_early:
         model.fit(
-            make_dataset(train, weights.train, batch_size=batch_size, plan=plan),
+            make_dataset(train, weights.train, batch_size=batch_size, plan=plan, noise=WordNoise.from_training(
+                train, model.get_layer("word_embedding").input_dim, singleton_unk=singleton_unk,
+                word_dropout=word_dropout)),
             validation_data=make_dataset(dev, weights.dev, batch_size=eval_batch_size,
                                          order=np.argsort(dev.lengths, kind="stable")),
             epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
@@ -152,4 +157,5 @@ def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights,
     shutil.rmtree(backup_dir, ignore_errors=True)
     history = pd.read_csv(history_path)
     return Fitted(checkpoint.best, checkpoint.best_epoch, len(history), round(train_seconds, 2),
-                  round(len(history) / (1 / history["train_tokens_per_s"]).sum(), 1))
+                  round(len(history) / (1 / history["train_tokens_per_s"]).sum(), 1), schedule.max_time,
+                  schedule.stopped_for)

@@ -88,6 +88,7 @@ def build_tagger(
     hidden_dim: int = 100,
     num_layers: int = 1,
     dropout_rate: float = 0.5,
+    variational_dropout: bool = False,
     output_bias: np.ndarray | None = None,
     word_embeddings: np.ndarray | None = None,
     freeze_embeddings: bool = False,
@@ -99,7 +100,8 @@ def build_tagger(
     `output_bias` sets the initial bias of the softmax layer; ln of the label priors makes the
     untrained model predict the training label distribution instead of a uniform one.
     `word_embeddings` (num_words, dim) initialise the word embedding (dim then overrides
-    `word_embedding_dim`); `freeze_embeddings` keeps them fixed. `head="crf"` replaces the softmax
+    `word_embedding_dim`); `freeze_embeddings` keeps them fixed. `variational_dropout` drops the same
+    features at every position of a sentence. `head="crf"` replaces the softmax
     by a linear-chain CRF (the model then outputs emission scores); `crf_allowed` = (transitions,
     start, end) boolean masks forbid transitions.
     """
@@ -125,10 +127,11 @@ def build_tagger(
                                    hidden_dim=char_hidden_dim, filters=char_filters,
                                    kernel_size=char_kernel_size, name="char_encoder")(chars)
         x = layers.Concatenate(name="word_and_chars")([x, char_vectors])
-    x = layers.Dropout(dropout_rate, name="input_dropout")(x)
+    noise_shape = (None, 1, None) if variational_dropout else None  # one mask for all positions of a sentence
+    x = layers.Dropout(dropout_rate, noise_shape=noise_shape, name="input_dropout")(x)
     for i in range(num_layers):
         x = layers.Bidirectional(layers.LSTM(hidden_dim, return_sequences=True), name=f"bilstm_{i + 1}")(x)
-    x = layers.Dropout(dropout_rate, name="output_dropout")(x)
+    x = layers.Dropout(dropout_rate, noise_shape=noise_shape, name="output_dropout")(x)
     output = layers.Dense(num_labels, activation={"crf": None}.get(head, head), dtype="float32", name="tags")
     outputs = output(x)
     if head == "crf":

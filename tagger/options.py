@@ -7,9 +7,12 @@ No TensorFlow and no Hydra here, so that the schemas load without either.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from tagger.data.tags import is_span_labelling
 
+AUTO = "auto"  # model.head and trainer.monitor: chosen from the training labels (`choose_recipe`)
+OPTIMIZERS = ("adam", "nadam", "adamw", "sgd")
 WEIGHTING_SCHEMES = ("none", "balanced", "inverse", "inverse_sqrt", "log", "median_frequency", "effective_number",
                      "custom")
 CHAR_ENCODERS = ("lstm", "cnn", "none")
@@ -56,3 +59,46 @@ def check_options(labels: Sequence[str], *, multi_label: bool = False, head: str
                          "it takes no CRF head, focal loss, logit adjustment or entity monitor")
     if crf_constraints and not is_span_labelling(labels):
         raise ValueError("model.crf_constraints=true needs IOB2/IOBES labels")
+
+
+class Recipe(NamedTuple):
+    """The head, monitor and CRF constraints a run uses, and why (for the training banner)."""
+
+    head: str
+    monitor: str
+    crf_constraints: bool
+    why: str
+
+
+def choose_recipe(labels: Sequence[str], *, multi_label: bool = False, head: str = AUTO, monitor: str = AUTO,
+                  crf_constraints: bool | None = None, loss: str = "crossentropy",
+                  logit_adjustment: bool = False) -> Recipe:
+    """Make every `auto` choice from the training `labels` (choices given are kept), then
+    `check_options` the result.
+
+    Span labels (IOB/IOB2/IOBES) get the recipe that measured best for entity F1: a CRF with span
+    constraints, checkpointed on dev entity F1. Other labels (part-of-speech tags, label sets) get a
+    softmax checkpointed on dev macro-F1. No CRF is chosen for a focal `loss` or a `logit_adjustment`,
+    which need a softmax.
+
+    >>> choose_recipe(["O", "B-X", "I-X"])[:3], choose_recipe(["NOUN", "VERB"])[:3]
+    (('crf', 'val_entity_f1', True), ('softmax', 'val_macro_f1', False))
+    >>> choose_recipe(["O", "B-X"], head="softmax").why
+    'span labels (IOB/IOB2/IOBES): chose trainer.monitor=val_entity_f1'
+    """
+    spans = not multi_label and is_span_labelling(labels)
+    chosen = []
+    if head == AUTO:
+        head = "crf" if spans and loss != "focal" and not logit_adjustment else "softmax"
+        chosen.append(f"model.head={head}")
+    if crf_constraints is None:
+        crf_constraints = head == "crf" and spans
+        if head == "crf":
+            chosen.append(f"model.crf_constraints={str(crf_constraints).lower()}")
+    if monitor == AUTO:
+        monitor = "val_entity_f1" if spans else "val_macro_f1"
+        chosen.append(f"trainer.monitor={monitor}")
+    kind = "span labels (IOB/IOB2/IOBES)" if spans else "labels that are not IOB/IOB2/IOBES spans"
+    check_options(labels, multi_label=multi_label, head=head, loss=loss, logit_adjustment=logit_adjustment,
+                  monitor=monitor, crf_constraints=crf_constraints)
+    return Recipe(head, monitor, crf_constraints, f"{kind}: {'chose ' + ' '.join(chosen) if chosen else 'all given'}")

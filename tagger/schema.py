@@ -15,8 +15,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from tagger.data.datasets import SYNTHETIC_PRIORS
-from tagger.options import (CHAR_ENCODERS, CRF_WEIGHTINGS, HEADS, INPUT_FORMATS, LOSSES, MONITORS, OUTPUT_BIASES,
-                            PREDICT_BATCH_SIZE, STRATEGIES, UNKNOWN_LABELS, WEIGHTING_SCHEMES)
+from tagger.options import (AUTO, CHAR_ENCODERS, CRF_WEIGHTINGS, HEADS, INPUT_FORMATS, LOSSES, MONITORS, OPTIMIZERS,
+                            OUTPUT_BIASES, PREDICT_BATCH_SIZE, STRATEGIES, UNKNOWN_LABELS, WEIGHTING_SCHEMES)
 
 
 def _choices(name: str, values) -> type[Enum]:
@@ -25,7 +25,7 @@ def _choices(name: str, values) -> type[Enum]:
 
 
 Scheme = _choices("Scheme", WEIGHTING_SCHEMES)
-Head = _choices("Head", HEADS)
+Head = _choices("Head", (AUTO, *HEADS))
 CRFWeighting = _choices("CRFWeighting", CRF_WEIGHTINGS)
 CharEncoderKind = _choices("CharEncoderKind", CHAR_ENCODERS)
 OutputBias = _choices("OutputBias", OUTPUT_BIASES)
@@ -33,7 +33,8 @@ Strategy = _choices("Strategy", STRATEGIES)
 InputFormat = _choices("InputFormat", INPUT_FORMATS)
 UnknownLabels = _choices("UnknownLabels", UNKNOWN_LABELS)
 LossName = _choices("LossName", LOSSES)
-Monitor = _choices("Monitor", MONITORS)
+Monitor = _choices("Monitor", (AUTO, *MONITORS))
+Optimizer = _choices("Optimizer", OPTIMIZERS)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class DataConfig:
     max_len: Optional[int] = None  # cut training sentences longer than this (with a warning); null: keep all
     max_chars: Optional[int] = 30  # cut words longer than this for the character encoder (with a warning)
     multi_label: bool = False  # tags are label sets joined by | (O: none); sigmoid output, weighted BCE
+    digits_to_zero: bool = True  # read every digit as 0 for the word vocabulary (characters keep them)
 
 
 @dataclass
@@ -92,10 +94,12 @@ class ModelConfig:
     hidden_dim: int = 100  # per direction
     layers: int = 1
     dropout_rate: float = 0.5
+    variational_dropout: bool = False  # one dropout mask per sentence for all its positions (Gal and Ghahramani 2016)
     output_bias: OutputBias = OutputBias.prior  # prior: b_c = ln f_c
-    head: Head = Head.softmax
+    head: Head = Head.auto  # auto: crf for IOB/IOB2/IOBES span labels, softmax otherwise
     threshold: float = 0.5  # multi-label: a label is predicted when its probability reaches this
-    crf_constraints: bool = False  # forbid transitions that break IOB2/IOBES spans (O -> I-X, B-X -> I-Y)
+    # forbid transitions that break IOB2/IOBES spans (O -> I-X, B-X -> I-Y); null: on for a CRF over span labels
+    crf_constraints: Optional[bool] = None
     crf_weighting: CRFWeighting = CRFWeighting.sentence
     pretrained_embeddings: Optional[str] = None  # GloVe/word2vec text or word2vec .bin; sets the word dimension
     freeze_embeddings: bool = False
@@ -122,10 +126,20 @@ class LossConfig:
 class TrainerConfig:
     epochs: int = 50
     batch_size: int = 16
+    optimizer: Optimizer = Optimizer.adam
     learning_rate: float = 0.001
+    momentum: float = 0.9  # sgd
+    lr_decay: float = 0.0  # the rate of epoch e (0-based) is learning_rate / (1 + lr_decay x e)
+    anneal_patience: Optional[int] = None  # x anneal_factor after this many epochs without improvement; null: never
+    anneal_factor: float = 0.5
+    min_learning_rate: float = 0.0  # stop once annealing would take the rate below this
+    weight_decay: Optional[float] = None  # decoupled weight decay
     clipnorm: Optional[float] = 5.0
+    singleton_unk: float = 0.5  # read a training word seen once as <unk> with this probability, anew each epoch
+    word_dropout: float = 0.05  # read any training word as <unk> with this probability, anew each epoch
+    max_time: Optional[float] = None  # seconds: stop after the epoch that crosses this much training time
     patience: Optional[int] = 8  # epochs without improvement of `monitor` before stopping; null: never stop early
-    monitor: Monitor = Monitor.val_macro_f1
+    monitor: Monitor = Monitor.auto  # auto: val_entity_f1 for span labels, val_macro_f1 otherwise
     bucketing: bool = True  # batch sentences of similar length together
     eval_batch_size: int = PREDICT_BATCH_SIZE  # validation loss and dev scores
     verbose: int = 2  # Keras fit: 0 silent, 1 progress bar, 2 one line per epoch
@@ -184,8 +198,21 @@ def plain(group: DictConfig) -> dict:
 def layer_options(model: DictConfig) -> dict:
     """The model group's sizes, dropout and embedding options as keyword arguments of `model.build_tagger`."""
     kept = ("word_embedding_dim", "char_encoder", "char_embedding_dim", "char_hidden_dim", "char_filters",
-            "char_kernel_size", "hidden_dim", "layers", "dropout_rate", "freeze_embeddings")
+            "char_kernel_size", "hidden_dim", "layers", "dropout_rate", "variational_dropout", "freeze_embeddings")
     return {"num_layers" if key == "layers" else key: value for key, value in plain(model).items() if key in kept}
+
+
+def optimizer_options(trainer: DictConfig) -> dict:
+    """The trainer group's optimizer choice as keyword arguments of `optim.make_optimizer`."""
+    t = plain(trainer)
+    return {"name": t["optimizer"], **{key: t[key] for key in ("learning_rate", "momentum", "clipnorm", "weight_decay")}}
+
+
+def schedule_options(trainer: DictConfig) -> dict:
+    """The trainer group's learning-rate schedule and time budget as keyword arguments of `optim.Schedule`."""
+    t = plain(trainer)
+    return {"decay": t["lr_decay"], **{key: t[key] for key in ("learning_rate", "anneal_factor", "anneal_patience",
+                                                                "min_learning_rate", "max_time")}}
 
 
 def loader_options(data: DictConfig) -> dict:

@@ -23,9 +23,10 @@ from tagger.data.vocab import Vocabularies
 from tagger.embeddings import coverage, pretrained_vectors, words_with_vectors
 from tagger.fitting import Fitted, compiled_tagger, fit, start_clean
 from tagger.metrics import format_scores, headline
-from tagger.options import MULTI_LABEL_HEAD, check_options
+from tagger.options import MULTI_LABEL_HEAD, choose_recipe
 from tagger.reports import write_scores
-from tagger.schema import layer_options, loader_options, plain, register_configs
+from tagger.schema import (layer_options, loader_options, optimizer_options, plain, register_configs,
+                           schedule_options)
 from tagger.scoring import score_splits
 from tagger.weighting import label_weights_for, prior_log_frequencies
 
@@ -44,11 +45,12 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     vectors = pretrained_vectors(m.pretrained_embeddings, [splits.train, splits.dev, splits.test])
     extra_words = words_with_vectors([splits.dev, splits.test], vectors)  # held-out words with a pretrained vector
     vocab = Vocabularies.build(splits.train.tokens, splits.train.tags, min_freq=data.min_freq, lowercase=data.lowercase,
-                               multi_label=data.multi_label, extra_words=extra_words)
+                               multi_label=data.multi_label, digits_to_zero=data.digits_to_zero,
+                               extra_words=extra_words)
     labels = list(vocab.labels.items)
-    check_options(labels, multi_label=vocab.multi_label, head=m.head.value, loss=cfg.loss.name.value,
-                  logit_adjustment=t.logit_adjustment, monitor=t.monitor.value, crf_constraints=m.crf_constraints)
-    info = ModelInfo(MULTI_LABEL_HEAD if vocab.multi_label else m.head.value, m.threshold, data.max_chars,
+    recipe = choose_recipe(labels, multi_label=vocab.multi_label, head=m.head.value, monitor=t.monitor.value,
+                           crf_constraints=m.crf_constraints, loss=cfg.loss.name.value, logit_adjustment=t.logit_adjustment)
+    info = ModelInfo(MULTI_LABEL_HEAD if vocab.multi_label else recipe.head, m.threshold, data.max_chars,
                      span_scheme(labels))
     train_data = encode(splits.train, vocab, max_len=data.max_len, max_chars=info.max_chars, name="train")
     dev_data = encode(splits.dev, vocab, max_chars=info.max_chars, name="dev")
@@ -56,20 +58,20 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     # Weights and model
     weights = label_weights_for(labels, train_data, dev_data, **plain(cfg.weighting))
     model = compiled_tagger(vocab, weights, head=info.head, strategy=t.strategy.value, output_bias=m.output_bias.value,
-                            vectors=vectors, seed=cfg.seed, crf_constraints=m.crf_constraints,
+                            vectors=vectors, seed=cfg.seed, crf_constraints=recipe.crf_constraints,
                             crf_weighting=m.crf_weighting.value, loss=cfg.loss.name.value, gamma=cfg.loss.gamma,
-                            optimizer={"learning_rate": t.learning_rate, "clipnorm": t.clipnorm},
-                            jit_compile=t.jit_compile, **layer_options(m))
+                            optimizer=optimizer_options(t), jit_compile=t.jit_compile, **layer_options(m))
     log_summary(data_options["name"], splits, vocab, weights.tokens, model.count_params(), cfg.weighting.scheme.value,
-                weights.table(), m.pretrained_embeddings, vectors)
+                weights.table(), m.pretrained_embeddings, vectors, recipe.why)
 
     # Fit: the best epoch's model lands in checkpoint/, beside the vocabulary and the model's record
     checkpoint_dir = output_dir / "checkpoint"
     save_record(checkpoint_dir, vocab, info, OmegaConf.to_yaml(cfg, resolve=True))
     fitted = fit(model, train_data, dev_data, weights, splits.dev.tags, labels, output_dir, epochs=t.epochs,
-                 batch_size=t.batch_size, eval_batch_size=t.eval_batch_size, monitor=t.monitor.value,
+                 batch_size=t.batch_size, eval_batch_size=t.eval_batch_size, monitor=recipe.monitor,
                  patience=t.patience, bucketing=t.bucketing, seed=cfg.seed, verbose=t.verbose,
-                 multi_label=info.multi_label, threshold=info.threshold)
+                 multi_label=info.multi_label, threshold=info.threshold, schedule=schedule_options(t),
+                 singleton_unk=t.singleton_unk, word_dropout=t.word_dropout)
 
     # Score the best checkpoint on dev and test, each predicted once (tau of a logit adjustment tuned on dev)
     to_score = {"dev": (dev_data, splits.dev.tags)}
@@ -82,22 +84,21 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
         save_adjustment(checkpoint_dir, tau, log_priors)
 
     # Write the run's files
-    metrics = {
-        "run": {"data": data_options["name"], "weighting": cfg.weighting.scheme.value, "seed": cfg.seed,
-                "monitor": t.monitor.value, **fitted.to_dict()},
-        "train_labels": weights.table().to_dict(orient="index"),
-        **scored,
-    }
+    metrics = {"run": {"data": data_options["name"], "weighting": cfg.weighting.scheme.value, "seed": cfg.seed,
+                       "head": info.head, "monitor": recipe.monitor, **fitted.to_dict()},
+               "train_labels": weights.table().to_dict(orient="index"), **scored}
     final_split = "test" if "test" in scored else "dev"
     write_scores(output_dir, metrics, final_split, labels=weights.table())
-    log_result(output_dir, fitted, t.monitor.value, final_split, scored[final_split])
+    log_result(output_dir, fitted, recipe.monitor, final_split, scored[final_split])
     return metrics
 
 
 def log_summary(data_name: str, splits: Splits, vocab: Vocabularies, train_tokens: int, parameters: int, scheme: str,
-                label_table, vectors_path: str | None = None, vectors: dict | None = None) -> None:
-    """One banner before training: corpus sizes, vocabulary, model size, pretrained vectors' coverage,
-    and the training labels with their class weights."""
+                label_table, vectors_path: str | None = None, vectors: dict | None = None, recipe: str = "") -> None:
+    """One banner before training: the recipe chosen and why, corpus sizes, vocabulary, model size,
+    pretrained vectors' coverage, and the training labels with their class weights."""
+    if recipe:
+        log.info("recipe for %s", recipe)
     if vectors:
         log.info("pretrained embeddings %s: %d vectors of dimension %d; %.1f %% of training tokens found, "
                  "%.1f %% of dev tokens", vectors_path, len(vectors), len(next(iter(vectors.values()))),

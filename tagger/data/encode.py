@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tagger.data.readers import Corpus
-from tagger.data.vocab import Vocabularies
 from tagger.data.tags import label_set
+from tagger.data.vocab import UNK, Vocabularies
 
 log = logging.getLogger(__name__)
 
@@ -118,32 +118,86 @@ class BatchPlan:
         epoch, self.next_epoch = self.next_epoch, self.next_epoch + 1
         yield from self.batches(epoch)
 
+    def seeded(self):
+        """Like calling the plan, with each batch's random seed: (seed, epoch x 2^20 + batch number),
+        so that random choices made per batch depend on (seed, epoch) alone, as the order does."""
+        epoch = self.next_epoch
+        for number, batch in enumerate(self()):
+            yield batch, np.array([self.seed, (epoch << 20) + number], np.int64)
+
+
+@dataclass(frozen=True)
+class WordNoise:
+    """Unknown-word training: while training, a word id is read as UNK with probability
+    `singleton_unk` if its word occurred once in training (Lample et al. 2016), and with probability
+    `word_dropout` whatever it is; its characters stay, so the model learns to tag a word it has
+    no vector for from its spelling and context, as it must for unseen words at test time."""
+
+    singletons: np.ndarray  # (vocabulary size,) bool: the word ids seen once in training
+    singleton_unk: float = 0.0
+    word_dropout: float = 0.0
+
+    @classmethod
+    def from_training(cls, data: Encoded, vocabulary_size: int, *, singleton_unk: float = 0.0,
+                      word_dropout: float = 0.0) -> WordNoise | None:
+        """The noise for training on `data`, or None when both probabilities are 0.
+
+        >>> data = Encoded(np.array([[2, 3, 2, 0]]), None, None, np.array([3]), None)
+        >>> WordNoise.from_training(data, 5, singleton_unk=0.5).singletons.tolist()
+        [False, False, False, True, False]
+        """
+        for name, p in (("singleton_unk", singleton_unk), ("word_dropout", word_dropout)):
+            if not 0 <= p <= 1:
+                raise ValueError(f"{name} is a probability between 0 and 1, got {p}")
+        if not singleton_unk and not word_dropout:
+            return None
+        counts = np.bincount(data.words[data.mask], minlength=vocabulary_size)
+        singletons = counts == 1
+        singletons[:UNK + 1] = False
+        return cls(singletons, singleton_unk, word_dropout)
+
+    def unknown_probability(self, words):
+        """Per position of `words` (a tensor of word ids), the probability of reading it as UNK."""
+        import tensorflow as tf
+
+        singleton = tf.gather(tf.constant(self.singletons), words)
+        keep = (1.0 - self.word_dropout) * (1.0 - self.singleton_unk * tf.cast(singleton, tf.float32))
+        return tf.where(words > UNK, 1.0 - keep, 0.0)
+
 
 def make_dataset(data: Encoded, sample_weights: np.ndarray | None = None, *, batch_size: int,
-                 plan: BatchPlan | None = None, order=None):
+                 plan: BatchPlan | None = None, order=None, noise: WordNoise | None = None):
     """A tf.data pipeline of `({"words", "chars"}, labels, sample_weights)` batches.
 
     Each batch is padded to its own longest sentence and word. Batches follow `plan` (training),
     or else `order` (default: corpus order) cut into runs of `batch_size`. Without
-    `sample_weights` the elements are the features alone (for prediction).
+    `sample_weights` the elements are the features alone (for prediction). `noise` (with a `plan`)
+    reads training words as UNK at random, drawn anew for every batch of every epoch from the
+    plan's per-batch seeds.
     """
     import tensorflow as tf
 
     if plan is None:
         index = np.arange(len(data.lengths)) if order is None else np.asarray(order)
         batches = tf.data.Dataset.from_tensor_slices(index).batch(batch_size)
+        batches = batches.map(lambda index: (index, tf.zeros([2], tf.int64)))
     else:
-        batches = tf.data.Dataset.from_generator(plan, output_signature=tf.TensorSpec([None], tf.int64)).apply(
+        signature = (tf.TensorSpec([None], tf.int64), tf.TensorSpec([2], tf.int64))
+        batches = tf.data.Dataset.from_generator(plan.seeded, output_signature=signature).apply(
             tf.data.experimental.assert_cardinality(len(plan)))  # a known length: Keras counts steps from epoch 1
     words, chars, lengths = tf.constant(data.words), tf.constant(data.chars), tf.constant(data.lengths)
     if sample_weights is not None:  # training and validation; prediction needs the features alone
         labels, weights = tf.constant(data.labels), tf.constant(sample_weights, tf.float32)
 
-    def gather(index):
+    def gather(index, seed):
         seq_len = tf.reduce_max(tf.gather(lengths, index))
         batch_chars = tf.gather(chars, index)[:, :seq_len]
         word_len = tf.maximum(tf.reduce_max(tf.math.count_nonzero(batch_chars, axis=-1, dtype=tf.int32)), 1)
-        features = {"words": tf.gather(words, index)[:, :seq_len], "chars": batch_chars[:, :, :word_len]}
+        batch_words = tf.gather(words, index)[:, :seq_len]
+        if noise is not None:
+            draw = tf.random.stateless_uniform(tf.shape(batch_words), seed=seed)
+            batch_words = tf.where(draw < noise.unknown_probability(batch_words), UNK, batch_words)
+        features = {"words": batch_words, "chars": batch_chars[:, :, :word_len]}
         if sample_weights is None:
             return features
         return features, tf.gather(labels, index)[:, :seq_len], tf.gather(weights, index)[:, :seq_len]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from tagger.data.tags import label_set
 
 PAD, UNK = 0, 1
 _SPECIALS = ["<pad>", "<unk>"]
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True)
@@ -56,25 +58,37 @@ class Vocabularies:
     words: Vocabulary
     chars: Vocabulary
     labels: Vocabulary
-    lowercase: bool = False
+    lowercase: bool = False  # the word lookup lowercases (characters keep their case)
     multi_label: bool = False  # tags are label sets (`A|B`, `O` for none); `labels` holds single labels
+    digits_to_zero: bool = False  # the word lookup reads every digit as 0 (characters keep them)
 
     @classmethod
     def build(cls, tokens, tags, *, min_freq: int = 1, lowercase: bool = False, extra_words=(),
-              multi_label: bool = False) -> Vocabularies:
+              multi_label: bool = False, digits_to_zero: bool = False) -> Vocabularies:
         """Tables for a training split, plus `extra_words` (e.g. dev/test words with pretrained
-        vectors). Characters come from the original (cased) tokens; labels are never lowercased."""
-        fold = (lambda w: w.lower()) if lowercase else (lambda w: w)
-        words = Vocabulary.build(([fold(w) for w in s] for s in tokens), min_freq=min_freq,
-                                 extra=(fold(w) for w in extra_words))
+        vectors). Words are normalised for the lookup as `lowercase` and `digits_to_zero` say;
+        characters come from the original tokens; labels are never changed."""
+        normal = cls(Vocabulary(()), Vocabulary(()), Vocabulary(()), lowercase, multi_label, digits_to_zero)
+        words = Vocabulary.build(([normal.normalize(w) for w in s] for s in tokens), min_freq=min_freq,
+                                 extra=(normal.normalize(w) for w in extra_words))
         chars = Vocabulary.build(word for s in tokens for word in s)
         if multi_label:
             tags = ([label for tag in sentence for label in label_set(tag)] for sentence in tags)
         labels = Vocabulary.build(tags, has_specials=False)
-        return cls(words, chars, labels, lowercase, multi_label)
+        return cls(words, chars, labels, lowercase, multi_label, digits_to_zero)
+
+    def normalize(self, word: str) -> str:
+        """The form of `word` that the word lookup uses.
+
+        >>> Vocabularies(Vocabulary(()), Vocabulary(()), Vocabulary(()), True, digits_to_zero=True).normalize("Q3-2019")
+        'q0-0000'
+        """
+        if self.lowercase:
+            word = word.lower()
+        return _DIGIT.sub("0", word) if self.digits_to_zero else word
 
     def word_id(self, word: str) -> int:
-        return self.words.index(word.lower() if self.lowercase else word)
+        return self.words.index(self.normalize(word))
 
     def to_json(self) -> dict:
         return {
@@ -83,6 +97,7 @@ class Vocabularies:
             "chars": list(self.chars.items),
             "labels": list(self.labels.items),
             "multi_label": self.multi_label,
+            "digits_to_zero": self.digits_to_zero,
         }
 
     @classmethod
@@ -93,6 +108,7 @@ class Vocabularies:
             Vocabulary(tuple(data["labels"]), has_specials=False),
             bool(data["lowercase"]),
             bool(data.get("multi_label", False)),
+            bool(data.get("digits_to_zero", False)),
         )
 
     def save(self, path: str | Path) -> None:

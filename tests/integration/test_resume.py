@@ -11,7 +11,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ARGS = ["data=synthetic", "data.num_sentences=200", "data.max_sentence_length=30", "model=tiny", "trainer=quick",
-        "trainer.epochs=8", "trainer.batch_size=8", "seed=7"]
+        "trainer.epochs=8", "trainer.batch_size=8", "seed=7",
+        # per-epoch randomness and state beyond the weights: unknown-word draws, the annealed learning rate
+        "trainer.singleton_unk=0.5", "trainer.word_dropout=0.05", "trainer.anneal_patience=1", "trainer.lr_decay=0.1"]
 
 
 def command(run_dir):

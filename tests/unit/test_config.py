@@ -9,8 +9,9 @@ def test_default_config(compose):
     cfg = compose()
     assert cfg.data.name == "hironsan"
     assert cfg.model.char_encoder.value == "lstm" and cfg.model.output_bias.value == "prior"
-    assert cfg.trainer.monitor.value == "val_macro_f1"
-    assert cfg.weighting.scheme.value == "inverse_sqrt" and cfg.trainer.epochs == 50
+    # chosen from the labels at the start of training: CRF + entity F1 for spans, softmax + macro-F1 otherwise
+    assert cfg.trainer.monitor.value == "auto" and cfg.model.head.value == "auto" and cfg.model.crf_constraints is None
+    assert cfg.weighting.scheme.value == "none" and cfg.trainer.epochs == 50
 
 
 @pytest.mark.parametrize("option", WEIGHTINGS)

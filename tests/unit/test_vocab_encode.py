@@ -3,7 +3,7 @@ import logging
 import numpy as np
 import pytest
 
-from tagger.data.encode import PAD_LABEL, BatchPlan, encode, make_dataset
+from tagger.data.encode import PAD_LABEL, BatchPlan, WordNoise, encode, make_dataset
 from tagger.data.readers import Corpus
 from tagger.data.vocab import PAD, UNK, Vocabularies, Vocabulary
 
@@ -108,3 +108,66 @@ def test_batch_plan_depends_on_seed_and_epoch_only():
     assert sorted(i for b in first for i in b) == list(range(100)) and len(first) == len(plan) == 13
     plan.next_epoch = 3
     assert [b.tolist() for b in plan()] == first and plan.next_epoch == 4
+
+
+def test_digits_to_zero_normalises_the_word_lookup_only_and_is_saved(tmp_path):
+    corpus = Corpus([["In", "2019", "and", "2020", "Q3"]], [["O"] * 5])
+    vocab = Vocabularies.build(corpus.tokens, corpus.tags, digits_to_zero=True, lowercase=True)
+    assert vocab.words.items == ("<pad>", "<unk>", "0000", "and", "in", "q0")
+    assert vocab.word_id("1999") == vocab.word_id("2019") == 2 and vocab.word_id("Q7") == 5
+    assert {"1", "2", "9", "Q"} <= set(vocab.chars.items)  # characters keep digits and case
+    vocab.save(tmp_path / "vocab.json")
+    assert Vocabularies.load(tmp_path / "vocab.json") == vocab
+    assert Vocabularies.build(corpus.tokens, corpus.tags).word_id("1999") == UNK  # off by default
+
+
+NOISE_CORPUS = Corpus([["a", "b", "a", "c"], ["b", "d", "a"]] * 1 + [["e"] * 3], [["O"] * 4, ["O"] * 3, ["O"] * 3])
+
+
+def noisy_words(noise, plan, epochs):
+    """Per epoch, {sentence index: word ids as the training pipeline gives them}."""
+    data = encode(NOISE_CORPUS, Vocabularies.build(NOISE_CORPUS.tokens, NOISE_CORPUS.tags))
+    dataset = make_dataset(data, data.mask.astype(np.float32), batch_size=plan.batch_size, plan=plan, noise=noise)
+    seen = []
+    for _ in range(epochs):
+        epoch = {}
+        for batch, index in zip(dataset, plan.batches(plan.next_epoch)):
+            for row, sentence in zip(batch[0]["words"].numpy(), index):
+                epoch[int(sentence)] = row[: data.lengths[sentence]].tolist()
+        seen.append(epoch)
+    return data, seen
+
+
+def test_word_noise_finds_the_training_singletons():
+    data = encode(NOISE_CORPUS, vocab := Vocabularies.build(NOISE_CORPUS.tokens, NOISE_CORPUS.tags))
+    noise = WordNoise.from_training(data, len(vocab.words), singleton_unk=0.5)
+    assert [vocab.words.items[i] for i in np.flatnonzero(noise.singletons)] == ["c", "d"]
+    assert WordNoise.from_training(data, len(vocab.words)) is None  # both probabilities 0: no noise
+    with pytest.raises(ValueError, match="word_dropout is a probability between 0 and 1, got 1.5"):
+        WordNoise.from_training(data, len(vocab.words), word_dropout=1.5)
+
+
+def test_singleton_unk_replaces_singletons_only_and_word_dropout_any_real_word():
+    data = encode(NOISE_CORPUS, vocab := Vocabularies.build(NOISE_CORPUS.tokens, NOISE_CORPUS.tags))
+    plan = BatchPlan(data.lengths, 2, seed=3)
+    always = WordNoise.from_training(data, len(vocab.words), singleton_unk=1.0)
+    _, (epoch,) = noisy_words(always, plan, 1)
+    for sentence, words in epoch.items():
+        expected = [UNK if always.singletons[w] else w for w in data.words[sentence, : data.lengths[sentence]]]
+        assert words == expected
+    everything = WordNoise.from_training(data, len(vocab.words), word_dropout=1.0)
+    _, (epoch,) = noisy_words(everything, BatchPlan(data.lengths, 2, seed=3), 1)
+    assert all(w == UNK for words in epoch.values() for w in words)  # every real word, no padding id 0
+
+
+def test_word_noise_depends_on_seed_and_epoch_only():
+    data = encode(NOISE_CORPUS, vocab := Vocabularies.build(NOISE_CORPUS.tokens, NOISE_CORPUS.tags))
+    noise = WordNoise.from_training(data, len(vocab.words), word_dropout=0.5)
+    _, first = noisy_words(noise, BatchPlan(data.lengths, 2, seed=3), 6)
+    resumed_plan = BatchPlan(data.lengths, 2, seed=3)
+    resumed_plan.next_epoch = 4
+    _, resumed = noisy_words(noise, resumed_plan, 2)
+    assert resumed == first[4:]  # a run resumed at epoch 4 draws what an uninterrupted run drew
+    assert len({str(e) for e in first}) > 1  # drawn anew each epoch
+    _, other_seed = noisy_words(noise, BatchPlan(data.lengths, 2, seed=4), 6)
+    assert other_seed != first
