@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 import tagger.model  # noqa: F401  (registers the custom layers that saved models hold)
 from tagger.data.tags import span_scheme
 from tagger.data.vocab import Vocabularies
-from tagger.options import MULTI_LABEL_HEAD
+from tagger.options import AUTO, MULTI_LABEL_HEAD, choose_recipe
 from tagger.reports import atomic_path, write_atomically
 
 FILES = ("model.keras", "vocab.json", "config.yaml")
@@ -42,6 +42,10 @@ class ModelInfo:
         """The record of a checkpoint saved before there was one, from its training config (a dict)."""
         model, data = config.get("model", {}), config.get("data", {})
         head = MULTI_LABEL_HEAD if data.get("multi_label") else model.get("head", "softmax")
+        if head == AUTO:  # chosen from the labels when training started, by the same rule
+            head = choose_recipe(labels, head=AUTO, monitor=config.get("trainer", {}).get("monitor", AUTO),
+                                 loss=config.get("loss", {}).get("name", "crossentropy"),
+                                 logit_adjustment=config.get("trainer", {}).get("logit_adjustment", False)).head
         return cls(head, model.get("threshold", 0.5), data.get("max_chars"), span_scheme(labels))
 
 
