@@ -15,6 +15,17 @@ _SPECIALS = ["<pad>", "<unk>"]
 _DIGIT = re.compile(r"\d")
 
 
+def normalize_word(word: str, *, lowercase: bool = False, digits_to_zero: bool = False) -> str:
+    """The form of `word` that the word lookup uses (characters always keep the original).
+
+    >>> normalize_word("Q3-2019", lowercase=True, digits_to_zero=True), normalize_word("Q3")
+    ('q0-0000', 'Q3')
+    """
+    if lowercase:
+        word = word.lower()
+    return _DIGIT.sub("0", word) if digits_to_zero else word
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """An index <-> item table. Word and character tables reserve PAD=0 and UNK=1; label tables don't."""
@@ -68,27 +79,19 @@ class Vocabularies:
         """Tables for a training split, plus `extra_words` (e.g. dev/test words with pretrained
         vectors). Words are normalised for the lookup as `lowercase` and `digits_to_zero` say;
         characters come from the original tokens; labels are never changed."""
-        normal = cls(Vocabulary(()), Vocabulary(()), Vocabulary(()), lowercase, multi_label, digits_to_zero)
-        words = Vocabulary.build(([normal.normalize(w) for w in s] for s in tokens), min_freq=min_freq,
-                                 extra=(normal.normalize(w) for w in extra_words))
+        def normal(word):
+            return normalize_word(word, lowercase=lowercase, digits_to_zero=digits_to_zero)
+
+        words = Vocabulary.build(([normal(w) for w in s] for s in tokens), min_freq=min_freq,
+                                 extra=(normal(w) for w in extra_words))
         chars = Vocabulary.build(word for s in tokens for word in s)
         if multi_label:
             tags = ([label for tag in sentence for label in label_set(tag)] for sentence in tags)
         labels = Vocabulary.build(tags, has_specials=False)
         return cls(words, chars, labels, lowercase, multi_label, digits_to_zero)
 
-    def normalize(self, word: str) -> str:
-        """The form of `word` that the word lookup uses.
-
-        >>> Vocabularies(Vocabulary(()), Vocabulary(()), Vocabulary(()), True, digits_to_zero=True).normalize("Q3-2019")
-        'q0-0000'
-        """
-        if self.lowercase:
-            word = word.lower()
-        return _DIGIT.sub("0", word) if self.digits_to_zero else word
-
     def word_id(self, word: str) -> int:
-        return self.words.index(self.normalize(word))
+        return self.words.index(normalize_word(word, lowercase=self.lowercase, digits_to_zero=self.digits_to_zero))
 
     def to_json(self) -> dict:
         return {
