@@ -54,14 +54,18 @@ def write_report(path: Path, metrics: dict, labels: pd.DataFrame | None = None, 
             lines += [f"### Entity level: {split}", "", entity.to_markdown(floatfmt=".4f"), ""]
     if labels is not None:
         lines += ["## Training labels and class weights", "", labels.to_markdown(floatfmt=".4g"), ""]
+    if (path.parent / LEARNING_CURVES).is_file():
+        lines += ["## Learning curves", "", f"![loss and dev scores by epoch]({LEARNING_CURVES})", ""]
     write_atomically(path, "\n".join(lines))
 
 
 def write_scores(directory: Path, metrics: dict, split: str, *, labels: pd.DataFrame | None = None,
                  title: str = "Training report") -> None:
     """metrics.json, report.md (see `write_report`) and, for single-label tags, the confusion matrix of
-    `split` into `directory`."""
+    `split` into `directory`; for a training run (`directory` holds history.csv) the learning curves."""
     directory.mkdir(parents=True, exist_ok=True)
+    if (directory / "history.csv").is_file():
+        write_learning_curves(directory, pd.read_csv(directory / "history.csv"), metrics["run"].get("best_epoch"))
     write_metrics(directory / "metrics.json", metrics)
     write_report(directory / "report.md", metrics, labels, title=title)
     if "confusion" in metrics[split]:  # single-label tags
@@ -109,3 +113,30 @@ def write_confusion(directory: Path, scores: dict, split: str) -> None:
     figure.colorbar(image, ax=axes, fraction=0.046)
     figure.tight_layout()
     save_figure(figure, directory / f"confusion_{split}.png")
+
+
+LEARNING_CURVES = "history.png"
+CURVES = (("loss", "training loss"), ("val_loss", "validation loss"))
+DEV_SCORES = (("val_macro_f1", "dev macro-F1"), ("val_entity_f1", "dev entity F1"))
+
+
+def write_learning_curves(directory: Path, history: pd.DataFrame, best_epoch: int | None = None) -> None:
+    """history.png: training and validation loss (left) and the dev scores (right) by epoch, from a
+    run's history.csv, with the best epoch marked."""
+    plt = pyplot()
+    epochs = history["epoch"] + 1
+    figure, (losses, scores) = plt.subplots(1, 2, figsize=(11, 4))
+    for axes, curves, ylabel in ((losses, CURVES, "loss (per real token)"), (scores, DEV_SCORES, "F1")):
+        for column, name in curves:
+            if column in history:
+                axes.plot(epochs, history[column], marker="o", markersize=3, label=name)
+        if best_epoch:
+            axes.axvline(best_epoch, color="grey", linestyle="--", label=f"best epoch ({best_epoch})")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(ylabel)
+        axes.grid(alpha=0.3)
+        axes.legend()
+    losses.set_title("loss")
+    scores.set_title("dev scores")
+    figure.tight_layout()
+    save_figure(figure, directory / LEARNING_CURVES)

@@ -28,6 +28,9 @@ def test_run_writes_every_file(tiny_run):
     history = pd.read_csv(output_dir / "history.csv")
     assert len(history) == 2
     assert {"loss", "val_loss", "val_macro_f1", "val_micro_f1", "train_tokens_per_s"} <= set(history.columns)
+    assert history["learning_rate"].tolist() == pytest.approx([0.01, 0.01])  # the schedule's rate, logged
+    assert (output_dir / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![loss and dev scores by epoch](history.png)" in (output_dir / "report.md").read_text()
     for split in ("dev", "test"):
         assert set(metrics[split]["per_label"]) == {"O", "T1", "T2", "T3", "T4", "T5", "T6"}
         assert {"precision", "recall", "f1", "support"} == set(metrics[split]["per_label"]["O"])
