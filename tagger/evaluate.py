@@ -13,7 +13,7 @@ from pathlib import Path
 import hydra
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from tagger.checkpoint import find_checkpoint_dir, load_checkpoint
 from tagger.cli import in_job_order, job_overrides, run_or_explain
@@ -40,7 +40,12 @@ def find_runs(path: str | Path) -> list[Path]:
         return [run / "checkpoint" for run in runs]
 
 
-def evaluate_checkpoint(path: Path, corpus: Corpus, cfg: DictConfig, output_dir: Path) -> dict:
+def training_data(checkpoint_dir: Path) -> DictConfig:
+    """The data group a checkpoint was trained with, from its config.yaml."""
+    return OmegaConf.load(checkpoint_dir / "config.yaml").data
+
+
+def evaluate_checkpoint(path: Path, corpus: Corpus, cfg: DictConfig, output_dir: Path, data_name: str) -> dict:
     """Score one checkpoint and write its files into `output_dir`."""
     checkpoint = load_checkpoint(path)
     logit_shift = checkpoint.logit_shift if cfg.logit_adjustment else None
@@ -49,7 +54,7 @@ def evaluate_checkpoint(path: Path, corpus: Corpus, cfg: DictConfig, output_dir:
                           batch_size=cfg.batch_size, name=cfg.split, strict=cfg.entity_strict,
                           unknown_labels=cfg.unknown_labels.value, logit_shift=logit_shift, threshold=threshold)
     metrics = {
-        "run": {"checkpoint": str(checkpoint.path), "data": cfg.data.name, "split": cfg.split,
+        "run": {"checkpoint": str(checkpoint.path), "data": data_name, "split": cfg.split,
                 "sentences": len(corpus), "tokens": corpus.num_tokens, "oov_rate": round(scores["oov_rate"], 4),
                 "entity_mode": "strict" if cfg.entity_strict else "conlleval",
                 "logit_adjustment_tau": checkpoint.tau if logit_shift is not None else None},
@@ -62,20 +67,24 @@ def evaluate_checkpoint(path: Path, corpus: Corpus, cfg: DictConfig, output_dir:
 
 
 def evaluate(cfg: DictConfig, output_dir: Path) -> dict:
-    """Score every checkpoint found at `cfg.checkpoint` on split `cfg.split` of `cfg.data`.
+    """Score every checkpoint found at `cfg.checkpoint` on split `cfg.split` of `cfg.data` (null: of the
+    data the first checkpoint was trained on).
 
     One checkpoint: its files go into `output_dir`. Several (a multirun): each run's files go into
     `output_dir/NAME/`, and `runs.csv` has one row per run. Returns the metrics of the first run,
     with `runs` (the table's rows) for several.
     """
     runs = find_runs(cfg.checkpoint)
-    options = loader_options(cfg.data)
-    corpus = load_split(options.pop("name"), cfg.split, **options)
+    options = loader_options(training_data(runs[0]) if cfg.data is None else cfg.data)
+    name = options.pop("name")
+    if cfg.data is None:
+        log.info("no data= given: scoring the %s split of the data %s was trained on (%s)", cfg.split, runs[0], name)
+    corpus = load_split(name, cfg.split, **options)
     if len(runs) == 1:
-        return evaluate_checkpoint(runs[0], corpus, cfg, output_dir)
+        return evaluate_checkpoint(runs[0], corpus, cfg, output_dir, name)
     rows, first = [], None
     for path in runs:
-        metrics = evaluate_checkpoint(path, corpus, cfg, output_dir / path.parent.name)
+        metrics = evaluate_checkpoint(path, corpus, cfg, output_dir / path.parent.name, name)
         first = first or metrics
         rows.append({"run": path.parent.name, "overrides": " ".join(job_overrides(path.parent)),
                      **headline(metrics[cfg.split]), "oov_rate": metrics[cfg.split]["oov_rate"]})

@@ -164,7 +164,7 @@ class TrainConfig:
 @dataclass
 class EvaluateConfig:
     checkpoint: str = MISSING  # a checkpoint directory or a training run directory
-    data: DataConfig = MISSING
+    data: Optional[DataConfig] = None  # null: the data the checkpoint was trained on (its config.yaml)
     split: str = "test"  # which split of `data` to score: train, dev or test
     unknown_labels: UnknownLabels = UnknownLabels.error
     entity_strict: bool = False  # entity spans by strict IOB2/IOBES rules instead of conlleval's

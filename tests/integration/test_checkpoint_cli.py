@@ -33,6 +33,18 @@ def test_evaluate_in_a_new_process_reproduces_the_training_report(tiny_run, tmp_
     assert "# Evaluation report" in (tmp_path / "eval" / "report.md").read_text()
 
 
+def test_evaluate_without_data_scores_what_the_checkpoint_was_trained_on(tiny_run, compose, tmp_path):
+    from tagger.evaluate import evaluate
+
+    _, run_dir, metrics = tiny_run
+    for split in ("dev", "test"):
+        evaluated = evaluate(compose([f"checkpoint={run_dir}", f"split={split}"], config_name="evaluate"),
+                             tmp_path / split)
+        assert evaluated["run"]["data"] == "synthetic"
+        for key in ("macro_f1", "micro_f1", "accuracy", "oov_rate"):
+            assert evaluated[split][key] == pytest.approx(metrics[split][key], abs=1e-6)
+
+
 def test_evaluate_a_conll_file_with_entity_scores(tiny_run, tmp_path):
     test_file = write_conll(tmp_path / "t.conll", [(["zz", "cue1", "abczz"], ["O", "O", "T1"])])
     result = run("tagger.evaluate", f"checkpoint={tiny_run[1]}/checkpoint", "data=conll", f"data.test={test_file}",
