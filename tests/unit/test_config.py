@@ -102,3 +102,8 @@ def test_ray_launcher_config_file():
 
     config = OmegaConf.load(CONFIGS / "hydra" / "launcher" / "ray_cluster.yaml")
     assert list(config.defaults) == ["ray"] and config.ray.init.address == "auto"
+
+
+def test_sgd_trainer_preset_is_ncrfpp_schedule(compose):
+    t = compose(["trainer=sgd"]).trainer
+    assert (t.optimizer.value, t.momentum, t.learning_rate, t.lr_decay, t.batch_size) == ("sgd", 0.9, 0.2, 0.05, 10)
