@@ -30,6 +30,16 @@ def compose():
     return _compose
 
 
+def load_script(name: str):
+    """The module of scripts/NAME.py, loaded from its path (scripts/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 TINY_SYNTHETIC = ["data=synthetic", "data.num_sentences=60", "data.max_sentence_length=20", "model=tiny",
                   "trainer=quick"]
 

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import ROOT, TINY_SENTENCES, write_conll
+from tests.conftest import ROOT, TINY_SENTENCES, load_script, write_conll
 
 ACCURACY = ROOT / "scripts" / "accuracy.py"
-
-
-def load_accuracy():
-    spec = importlib.util.spec_from_file_location("accuracy", ACCURACY)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def fake_run(directory, dev_entity, test_entity, seconds):
@@ -29,7 +21,7 @@ def fake_run(directory, dev_entity, test_entity, seconds):
 
 
 def test_summary_is_mean_and_sample_std_over_seeds(tmp_path, capsys):
-    accuracy = load_accuracy()
+    accuracy = load_script("accuracy")
     for seed, (dev, test) in enumerate([(0.80, 0.70), (0.84, 0.74), (0.82, 0.78)]):
         fake_run(tmp_path / "ncbi_disease" / str(seed), dev, test, 100.0 + seed)
     summary = accuracy.summarize(tmp_path)["ncbi_disease"]
@@ -47,7 +39,7 @@ def test_summary_is_mean_and_sample_std_over_seeds(tmp_path, capsys):
 
 def test_missing_data_sets_are_named(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        load_accuracy().main(["--data-dir", str(tmp_path), "--datasets", "wnut17"])
+        load_script("accuracy").main(["--data-dir", str(tmp_path), "--datasets", "wnut17"])
     assert f"no wnut17 under --data-dir {tmp_path}" in capsys.readouterr().err
 
 

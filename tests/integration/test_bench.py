@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -10,18 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 pytestmark = pytest.mark.slow
 
 BENCH = ROOT / "scripts" / "bench.py"
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_naive_and_product_models_give_the_same_outputs():
@@ -30,7 +22,7 @@ def test_naive_and_product_models_give_the_same_outputs():
     from tagger.data.encode import encode
     from tagger.data.vocab import Vocabularies
 
-    bench = load_bench()
+    bench = load_script("bench")
     corpus = generate_synthetic(20, max_sentence_length=12, seed=1)
     vocab = Vocabularies.build(corpus.tokens, corpus.tags)
     data = encode(corpus, vocab)
