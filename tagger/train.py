@@ -14,7 +14,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from tagger.checkpoint import ModelInfo, load_model, save_adjustment, save_record
+from tagger.checkpoint import ModelInfo, save_adjustment, save_record
 from tagger.cli import run_or_explain
 from tagger.data.datasets import Splits, load_splits
 from tagger.data.encode import encode
@@ -78,7 +78,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     if splits.test is not None:
         to_score["test"] = (encode(splits.test, vocab, max_chars=info.max_chars, name="test"), splits.test.tags)
     log_priors = prior_log_frequencies(weights.counts) if t.logit_adjustment else None
-    scored, tau = score_splits(load_model(checkpoint_dir / "model.keras"), to_score, labels, log_priors=log_priors,
+    model.load_weights(checkpoint_dir / "model.keras")  # the best epoch's weights, into the network in memory
+    scored, tau = score_splits(model, to_score, labels, log_priors=log_priors,
                                batch_size=t.eval_batch_size, multi_label=info.multi_label, threshold=info.threshold)
     if tau is not None:
         save_adjustment(checkpoint_dir, tau, log_priors)
