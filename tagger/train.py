@@ -59,7 +59,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     weights = label_weights_for(labels, train_data, dev_data, **plain(cfg.weighting))
     model = compiled_tagger(vocab, weights, head=info.head, strategy=t.strategy.value, output_bias=m.output_bias.value,
                             vectors=vectors, seed=cfg.seed, crf_constraints=recipe.crf_constraints,
-                            crf_weighting=m.crf_weighting.value, loss=cfg.loss.name.value, gamma=cfg.loss.gamma,
+                            train_tags=splits.train.tags, crf_weighting=m.crf_weighting.value,
+                            loss=cfg.loss.name.value, gamma=cfg.loss.gamma,
                             optimizer=optimizer_options(t), jit_compile=t.jit_compile, **layer_options(m))
     log_summary(data_options["name"], splits, vocab, weights.tokens, model.count_params(), cfg.weighting.scheme.value,
                 weights.table(), m.pretrained_embeddings, vectors, recipe.why)

@@ -88,3 +88,30 @@ def test_iobes_rules():
     assert ("B-X", "E-X") in ok and ("B-X", "O") not in ok and ("O", "E-X") not in ok and ("S-X", "B-X") in ok
     assert [labels[i] for i in np.flatnonzero(end)] == ["O", "E-X", "S-X"]
     assert [labels[i] for i in np.flatnonzero(start)] == ["O", "B-X", "S-X"]
+
+
+def test_transitions_seen_in_training_stay_allowed_and_are_counted(caplog):
+    labels = ["O", "B-X", "I-X", "E-X", "S-X"]
+    seen = [["O", "I-X", "E-X"], ["B-X", "O"], ["O", "I-X", "I-X"], ["S-X", "B-X", "E-X"]]
+    with caplog.at_level("WARNING", logger="tagger.crf"):
+        allowed, start, end = allowed_transitions(labels, seen)
+    rules = allowed_transitions(labels)
+    opened = {(labels[i], labels[j]) for i, j in zip(*np.nonzero(allowed & ~rules[0]))}
+    assert opened == {("O", "I-X"), ("B-X", "O")}
+    assert [labels[i] for i in np.flatnonzero(end & ~rules[2])] == ["I-X"]  # I-X ended a sentence
+    assert (start == rules[1]).all()
+    assert "break IOB2/IOBES spans 4 times (O -> I-X: 2, B-X -> O: 1, I-X -> end: 1)" in caplog.text
+
+
+def test_a_forbidden_gold_path_costs_about_1e4_and_allowing_it_makes_the_loss_finite():
+    labels, gold = ["O", "B-X", "I-X"], [["O", "I-X", "I-X"]]
+    emissions = tf.constant(RNG.normal(size=(1, 3, 3)), tf.float32)
+    ids = tf.constant([[labels.index(t) for t in gold[0]]])
+
+    def loss(allowed):
+        crf = CRF(3, allowed=allowed[0], allowed_start=allowed[1], allowed_end=allowed[2])
+        crf.build((1, 3, 3))
+        return float(CRFLoss(crf)(ids, emissions))
+
+    assert loss(allowed_transitions(labels)) > 3000  # 1e4 over 3 tokens
+    assert loss(allowed_transitions(labels, gold)) < 10
