@@ -203,3 +203,33 @@ def viterbi(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray, e
     for t in range(len(emissions) - 1, 0, -1):
         path.append(int(back[t, path[-1]]))
     return np.array(path[::-1])
+
+
+def viterbi_in_graph(emissions, lengths, transitions, start, end):
+    """`viterbi` in TensorFlow ops, for a batch: (batch, time, labels) emission scores and (batch,)
+    lengths -> (batch, time) int32 best label paths, the same path `viterbi` gives each sentence
+    (on padding, the sentence's last label).
+
+    Each step computes what `viterbi` does, in the same float32 operations: steps past a sentence's
+    end keep its scores and point back to the same label.
+    """
+    emissions = tf.pad(tf.cast(emissions, tf.float32), [[0, 0], [0, 1], [0, 0]])  # a step past the end: no empty scan
+    transitions, start, end = (tf.cast(scores, tf.float32) for scores in (transitions, start, end))
+    labels = tf.range(tf.shape(transitions)[0], dtype=tf.int32)
+    first = start[None, :] + emissions[:, 0]
+    real = tf.range(1, tf.shape(emissions)[1])[None, :] < tf.cast(lengths, tf.int32)[:, None]
+
+    def step(carry, inputs):
+        score, _ = carry
+        emission, is_real = inputs
+        candidates = score[:, :, None] + transitions[None]
+        moved = tf.reduce_max(candidates, axis=1) + emission
+        back = tf.argmax(candidates, axis=1, output_type=tf.int32)
+        return (tf.where(is_real[:, None], moved, score),
+                tf.where(is_real[:, None], back, tf.broadcast_to(labels, tf.shape(back))))
+
+    scores, backs = tf.scan(step, (tf.transpose(emissions[:, 1:], [1, 0, 2]), tf.transpose(real)),
+                            initializer=(first, tf.zeros_like(first, tf.int32)))
+    last = tf.argmax(scores[-1] + end[None, :], axis=1, output_type=tf.int32)
+    earlier = tf.scan(lambda label, back: tf.gather(back, label, batch_dims=1), backs, initializer=last, reverse=True)
+    return tf.transpose(tf.concat([earlier, last[None]], axis=0))[:, :-1]

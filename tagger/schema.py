@@ -185,6 +185,14 @@ class PredictConfig:
     batch_size: int = PREDICT_BATCH_SIZE
 
 
+@dataclass
+class ExportConfig:
+    checkpoint: str = MISSING  # a checkpoint directory or a training run directory
+    output: str = MISSING  # the SavedModel's directory: new, or empty
+    logit_adjustment: bool = True  # apply the checkpoint's tuned logit adjustment, if it has one
+    threshold: Optional[float] = None  # multi-label decision threshold; null: the checkpoint's model.threshold
+
+
 def plain(group: DictConfig) -> dict:
     """A config group as plain values (choices as their names), e.g. keyword arguments of the stage it
     configures.
@@ -226,6 +234,7 @@ def register_configs() -> None:
     store.store(name="train_schema", node=TrainConfig)
     store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(name="predict_schema", node=PredictConfig)
+    store.store(name="export_schema", node=ExportConfig)
     for name, node in (("hironsan", HironsanData), ("files", FilesData), ("synthetic", SyntheticData)):
         store.store(group="data", name=f"{name}_schema", node=node)
     store.store(group="model", name="schema", node=ModelConfig)

@@ -1,4 +1,5 @@
-"""The CRF against brute-force enumeration of every label sequence (length 3, 3 labels)."""
+"""The CRF against brute-force enumeration of every label sequence (length 3, 3 labels); the in-graph
+Viterbi against the numpy one."""
 
 import itertools
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tagger.crf import CRF, CRFLoss, allowed_transitions, log_partition, path_score, viterbi
+from tagger.crf import CRF, CRFLoss, allowed_transitions, log_partition, path_score, viterbi, viterbi_in_graph
 from tests.conftest import is_valid_iob2
 
 RNG = np.random.default_rng(0)
@@ -115,3 +116,21 @@ def test_a_forbidden_gold_path_costs_about_1e4_and_allowing_it_makes_the_loss_fi
 
     assert loss(allowed_transitions(labels)) > 3000  # 1e4 over 3 tokens
     assert loss(allowed_transitions(labels, gold)) < 10
+
+
+def test_viterbi_in_graph_gives_each_sentence_the_numpy_path():
+    labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    penalty = lambda a: np.where(a, 0.0, -1e4).astype(np.float32)  # noqa: E731
+    scores = [penalty(a) + RNG.normal(size=np.shape(a)).astype(np.float32) for a in allowed_transitions(labels)]
+    lengths = np.array([7, 1, 4, 6])
+    emissions = RNG.normal(scale=3, size=(4, 7, len(labels))).astype(np.float32)
+    emissions[2, 4:] = 100.0  # padding must not change a path
+    paths = tf.function(viterbi_in_graph)(emissions, lengths, *scores).numpy()
+    for sentence, length in enumerate(lengths):
+        expected = viterbi(emissions[sentence, :length], *scores)
+        assert paths[sentence, :length].tolist() == expected.tolist()
+        assert (paths[sentence, length:] == expected[-1]).all()
+    free = tf.function(viterbi_in_graph)(emissions, lengths, *(np.zeros_like(s) for s in scores)).numpy()
+    assert (free[0] == emissions[0].argmax(axis=-1)).all() and (free != paths).any()
+    one_word = tf.function(viterbi_in_graph)(emissions[:, :1], np.ones(4), *scores).numpy()  # a batch of one time step
+    assert one_word[:, 0].tolist() == [viterbi(e[:1], *scores)[0] for e in emissions]
