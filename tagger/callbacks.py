@@ -1,5 +1,5 @@
 """Keras callbacks: dev scores every epoch, the best checkpoint with early stopping, per-epoch
-randomness, a resumable backup and throughput."""
+randomness, a resumable backup, throughput, and stopping together across workers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 
 from tagger.checkpoint import save_model
 from tagger.data.encode import BatchPlan, Encoded
+from tagger.distribute import gathered_over_replicas
 from tagger.metrics import format_scores, headline
 from tagger.options import PREDICT_BATCH_SIZE
 from tagger.reports import write_atomically
@@ -118,6 +119,12 @@ class Backup(keras.callbacks.Callback):
                 path.unlink()
 
     @staticmethod
+    def next_epoch(directory: str | Path) -> int:
+        """The epoch that a fit restoring the backup in `directory` starts from (0 when there is none)."""
+        state_path = Path(directory) / "state.json"
+        return json.loads(state_path.read_text())["next_epoch"] if state_path.is_file() else 0
+
+    @staticmethod
     def restore(directory: str | Path, model: keras.Model, checkpoint: BestCheckpoint, schedule=None) -> int:
         """Load the last backup in `directory` into `model`, `checkpoint` and `schedule`; return the
         epoch to start from (0 when there is none)."""
@@ -160,3 +167,15 @@ class Throughput(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["train_tokens_per_s"] = self.tokens_per_epoch / ((self._stop or time.perf_counter()) - self._start)
+
+
+class StopTogether(keras.callbacks.Callback):
+    """The workers of a multi-worker run stop after the same epoch: when one of them stops (its time budget
+    ran out first), all do. A worker that stopped alone would leave the others waiting for it. Place it
+    after every callback that stops training."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        stops = gathered_over_replicas(float(self.model.stop_training), self.model.distribute_strategy)
+        if any(stops) and not self.model.stop_training:
+            log.info("epoch %d: stopping with the other workers", epoch + 1)
+        self.model.stop_training = any(stops)

@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tagger.callbacks import Backup, BestCheckpoint, DevScores, EpochRandomness, Throughput
+from tagger.callbacks import Backup, BestCheckpoint, DevScores, EpochRandomness, StopTogether, Throughput
 from tagger.crf import allowed_transitions
 from tagger.data.encode import BatchPlan, Encoded, WordNoise, make_dataset
 from tagger.data.vocab import Vocabularies
-from tagger.distribute import strategy_for
+from tagger.distribute import (build_from_local_batches, gathered_over_replicas, is_multi_worker, split_by_batch,
+                               strategy_for)
 from tagger.embeddings import embedding_matrix
 from tagger.losses import loss_for
 from tagger.model import build_tagger
@@ -81,16 +82,21 @@ def compiled_tagger(vocab: Vocabularies, weights: LabelWeights, *, head: str = "
             crf_allowed=allowed_transitions(vocab.labels.items, train_tags) if crf_constraints else None, **layers)
         model_loss = loss_for(head, model, loss=loss, gamma=gamma, crf_weighting=crf_weighting,
                               positive_weights=weights.class_weights, negative_weights=weights.negative_weights)
-        return compile_model(model, model_loss, make_optimizer(**(optimizer or {})), jit_compile=jit_compile)
+        model = compile_model(model, model_loss, make_optimizer(**(optimizer or {})), jit_compile=jit_compile)
+    if strategy == "multi_worker":
+        build_from_local_batches(model)
+    return model
 
 
 def callbacks_for(plan: BatchPlan, checkpoint: BestCheckpoint, dev_scores: DevScores, schedule: Schedule, *,
-                  tokens_per_epoch: int, history_path: Path, backup_dir: Path,
-                  resumed: bool) -> list[keras.callbacks.Callback]:
+                  tokens_per_epoch: int, history_path: Path, backup_dir: Path, resumed: bool,
+                  multi_worker: bool = False) -> list[keras.callbacks.Callback]:
     """The callbacks of a fit, in the order they run at each epoch's end: dev scores first, so that the
-    checkpoint, the schedule (which reads the checkpoint's wait), the history and the backup see them."""
+    checkpoint, the schedule (which reads the checkpoint's wait), the history and the backup see them;
+    on a `multi_worker` run, last, the workers agree on whether to stop."""
     return [EpochRandomness(plan), dev_scores, Throughput(tokens_per_epoch), checkpoint, schedule,
-            keras.callbacks.CSVLogger(str(history_path), append=resumed), Backup(backup_dir, checkpoint, schedule)]
+            keras.callbacks.CSVLogger(str(history_path), append=resumed), Backup(backup_dir, checkpoint, schedule),
+            *([StopTogether()] if multi_worker else [])]
 
 
 def keep_history_rows(path: Path, epochs: int) -> None:
@@ -98,6 +104,25 @@ def keep_history_rows(path: Path, epochs: int) -> None:
     if path.is_file():
         lines = path.read_text().splitlines(keepends=True)
         write_atomically(path, "".join(lines[: epochs + 1]))
+
+
+def check_same_start(initial_epoch: int, initial_epochs: list[float], backup_dir: Path) -> None:
+    """Refuse to train when the workers of a multi-worker run would start from different epochs (this one's
+    `initial_epoch`, from its `backup_dir`; every replica's in `initial_epochs`): one found its backup and
+    another did not, and their steps would pair up batches of different epochs.
+
+    >>> check_same_start(3, [3.0, 3.0], Path("run/backup"))
+    >>> check_same_start(0, [3.0, 0.0], Path("run/worker-1/backup"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the workers would start from different epochs ([3, 0] by replica): this one from 0, with no backup in run/worker-1/backup...
+    """
+    if len(set(initial_epochs)) > 1:
+        raise ValueError(
+            f"the workers would start from different epochs ({[int(e) for e in initial_epochs]} by replica): this "
+            f"one from {initial_epoch}, with {'the' if initial_epoch else 'no'} backup in {backup_dir}. Restart every "
+            "worker with the run directory it had (each keeps its backup there: the chief in backup/, the others "
+            "in worker-N/backup/), or remove every backup to start over")
 
 
 @dataclass
@@ -135,6 +160,10 @@ def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights,
                                 mode="min" if monitor == "val_loss" else "max", patience=patience)
     backup_dir, history_path = run_dir / "backup", run_dir / "history.csv"
     schedule = Schedule(checkpoint, **(schedule or {"learning_rate": float(model.optimizer.learning_rate)}))
+    multi_worker = is_multi_worker(model.distribute_strategy)
+    if multi_worker:  # before restoring, which makes the workers that have a backup communicate
+        start = Backup.next_epoch(backup_dir)
+        check_same_start(start, gathered_over_replicas(start, model.distribute_strategy), backup_dir)
     initial_epoch = Backup.restore(backup_dir, model, checkpoint, schedule)
     if initial_epoch:
         keep_history_rows(history_path, initial_epoch)
@@ -142,16 +171,17 @@ def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights,
     dev_scores = DevScores(dev, dev_gold, labels, batch_size=eval_batch_size, multi_label=multi_label,
                            threshold=threshold)
     callbacks = callbacks_for(plan, checkpoint, dev_scores, schedule, tokens_per_epoch=int(train.mask.sum()),
-                              history_path=history_path, backup_dir=backup_dir, resumed=initial_epoch > 0)
+                              history_path=history_path, backup_dir=backup_dir, resumed=initial_epoch > 0,
+                              multi_worker=multi_worker)
     stopped_early = checkpoint.patience is not None and checkpoint.wait >= checkpoint.patience
     started = time.perf_counter()
     if initial_epoch < epochs and not stopped_early:
+        noise = WordNoise.from_training(train, model.get_layer("word_embedding").input_dim,
+                                        singleton_unk=singleton_unk, word_dropout=word_dropout)
         model.fit(
-            make_dataset(train, weights.train, batch_size=batch_size, plan=plan, noise=WordNoise.from_training(
-                train, model.get_layer("word_embedding").input_dim, singleton_unk=singleton_unk,
-                word_dropout=word_dropout)),
-            validation_data=make_dataset(dev, weights.dev, batch_size=eval_batch_size,
-                                         order=np.argsort(dev.lengths, kind="stable")),
+            split_by_batch(make_dataset(train, weights.train, batch_size=batch_size, plan=plan, noise=noise)),
+            validation_data=split_by_batch(make_dataset(dev, weights.dev, batch_size=eval_batch_size,
+                                                        order=np.argsort(dev.lengths, kind="stable"))),
             epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
         )
     train_seconds = time.perf_counter() - started

@@ -8,6 +8,7 @@ command with the same `hydra.run.dir` resumes an interrupted run from there.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import hydra
@@ -20,6 +21,7 @@ from tagger.data.datasets import Splits, load_splits
 from tagger.data.encode import encode
 from tagger.data.tags import span_scheme
 from tagger.data.vocab import Vocabularies
+from tagger.distribute import files_dir
 from tagger.embeddings import coverage, pretrained_vectors, words_with_vectors
 from tagger.fitting import Fitted, compiled_tagger, fit, start_clean
 from tagger.metrics import format_scores, headline
@@ -62,13 +64,15 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
                             train_tags=splits.train.tags, crf_weighting=m.crf_weighting.value,
                             loss=cfg.loss.name.value, gamma=cfg.loss.gamma,
                             optimizer=optimizer_options(t), jit_compile=t.jit_compile, **layer_options(m))
+    # The run's files: on a multi-worker run's other workers, a scratch directory removed at the end
+    run_dir = files_dir(output_dir, model.distribute_strategy)
     log_summary(data_options["name"], splits, vocab, weights.tokens, model.count_params(), cfg.weighting.scheme.value,
                 weights.table(), m.pretrained_embeddings, vectors, recipe.why)
 
     # Fit: the best epoch's model lands in checkpoint/, beside the vocabulary and the model's record
-    checkpoint_dir = output_dir / "checkpoint"
+    checkpoint_dir = run_dir / "checkpoint"
     save_record(checkpoint_dir, vocab, info, OmegaConf.to_yaml(cfg, resolve=True))
-    fitted = fit(model, train_data, dev_data, weights, splits.dev.tags, labels, output_dir, epochs=t.epochs,
+    fitted = fit(model, train_data, dev_data, weights, splits.dev.tags, labels, run_dir, epochs=t.epochs,
                  batch_size=t.batch_size, eval_batch_size=t.eval_batch_size, monitor=recipe.monitor,
                  patience=t.patience, bucketing=t.bucketing, seed=cfg.seed, verbose=t.verbose,
                  multi_label=info.multi_label, threshold=info.threshold, schedule=schedule_options(t),
@@ -90,7 +94,9 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
                        "head": info.head, "monitor": recipe.monitor, **fitted.to_dict()},
                "train_labels": weights.table().to_dict(orient="index"), **scored}
     final_split = "test" if "test" in scored else "dev"
-    write_scores(output_dir, metrics, final_split, labels=weights.table())
+    write_scores(run_dir, metrics, final_split, labels=weights.table())
+    if run_dir != output_dir:
+        shutil.rmtree(run_dir)
     log_result(output_dir, fitted, recipe.monitor, final_split, scored[final_split])
     return metrics
 
