@@ -7,12 +7,14 @@ import sys
 import pandas as pd
 import pytest
 
+from tests.conftest import checkout_env
+
 pytestmark = pytest.mark.slow
 
 
 def multirun(*args, cwd):
     result = subprocess.run([sys.executable, "-m", "tagger.train", *args], cwd=cwd, capture_output=True, text=True,
-                            timeout=600)
+                            timeout=600, env=checkout_env())
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -41,7 +43,7 @@ def test_summarize_rebuilds_the_same_table(smoke_sweep, tmp_path):
     before = (smoke_sweep / "summary.csv").read_text()
     (smoke_sweep / "summary.csv").unlink()
     result = subprocess.run([sys.executable, "-m", "tagger.summarize", str(smoke_sweep)], capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=120, env=checkout_env())
     assert result.returncode == 0, result.stderr
     assert (smoke_sweep / "summary.csv").read_text() == before
     assert "# Sweep summary" in result.stdout
