@@ -37,6 +37,7 @@ def test_smoke_sweep_summarises_every_job(smoke_sweep):
     text = (smoke_sweep / "summary.md").read_text()
     assert f"{balanced.mean():.4f} ± {balanced.std():.4f}" in text
     assert (smoke_sweep / "summary.png").read_bytes()[:4] == b"\x89PNG"
+    assert (smoke_sweep / "summary_curves.png").read_bytes()[:4] == b"\x89PNG" and "(summary_curves.png)" in text
 
 
 def test_summarize_rebuilds_the_same_table(smoke_sweep, tmp_path):
