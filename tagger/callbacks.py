@@ -38,8 +38,9 @@ class DevScores(keras.callbacks.Callback):
         self.scores: dict = {}
 
     def on_epoch_end(self, epoch, logs=None):
-        self.scores = scores = score_encoded(self.model, self.dev, self.gold, self.label_names, batch_size=self.batch_size,
+        scores = score_encoded(self.model, self.dev, self.gold, self.label_names, batch_size=self.batch_size,
                                multi_label=self.multi_label, threshold=self.threshold, name="dev")
+        self.scores = scores
         if logs is not None:
             logs.update({f"val_{key}": value for key, value in headline(scores).items()})
         log.info("epoch %d dev scores:\n%s", epoch + 1, format_scores(scores))

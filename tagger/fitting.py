@@ -129,8 +129,9 @@ def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights,
     `schedule`: keyword arguments of `optim.Schedule` (learning rate by epoch, annealing, time budget);
     `singleton_unk`, `word_dropout`: unknown-word training (`encode.WordNoise`).
 
-    Writes run_dir/history.csv (and with `tensorboard`, TensorBoard logs in run_dir/tensorboard), and after every epoch a backup in run_dir/backup: a fit that finds
-    one resumes from it and ends as an uninterrupted fit would. The backup is removed at the end.
+    Writes run_dir/history.csv (with `tensorboard`, TensorBoard logs in run_dir/tensorboard too), and after
+    every epoch a backup in run_dir/backup: a fit that finds one resumes from it and ends as an
+    uninterrupted fit would. The backup is removed at the end.
     """
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")

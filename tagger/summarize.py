@@ -218,7 +218,8 @@ def write_summary(sweep_dir: Path) -> pd.DataFrame:
             lines += ["## Dev learning curves", "",
                       "Per configuration, the monitored dev figure by epoch: the mean over seeds (dotted where only "
                       "some seeds ran that far, the others having stopped early), a band from the lowest to the "
-                      "highest seed, and a star at the best epoch of the mean among the epochs that every seed ran.", "",
+                      "highest seed, and a star at the best epoch of the mean among the epochs that every seed "
+                      "ran.", "",
                       f"![dev learning curves, mean over seeds with min-max band]({CURVES_PICTURE})", ""]
     write_atomically(sweep_dir / "summary.md", "\n".join(lines) + "\n")
     log.info("sweep summary written to %s", sweep_dir / "summary.md")

@@ -126,7 +126,8 @@ def test_readme_python_examples_run(tiny_run, tiny_crf_run, tmp_path, monkeypatc
         if not test_file.is_file():
             corpus = synthetic_test_split()
             test_file = write_conll(tmp_path / "test.conll", zip(corpus.tokens, corpus.tags))
-        code = substitute(api, {'"outputs/2026-11-25/12-00-00"': repr(str(run_dir)), '"test.conll"': repr(str(test_file))})
+        code = substitute(api, {'"outputs/2026-11-25/12-00-00"': repr(str(run_dir)),
+                                '"test.conll"': repr(str(test_file))})
         namespace = {}
         exec(compile(code, "README.md", "exec"), namespace)
         assert namespace["scores"] == Tagger.load(run_dir).evaluate(test_file)
