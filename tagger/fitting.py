@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tagger.callbacks import Backup, BestCheckpoint, DevScores, EpochRandomness, StopTogether, Throughput
+from tagger.callbacks import (Backup, BestCheckpoint, DevScores, DevTensorBoard, EpochRandomness, StopTogether,
+                              Throughput)
 from tagger.crf import allowed_transitions
 from tagger.data.encode import BatchPlan, Encoded, WordNoise, make_dataset
 from tagger.data.vocab import Vocabularies
@@ -32,6 +33,8 @@ from tagger.reports import write_atomically
 from tagger.weighting import LabelWeights
 
 log = logging.getLogger(__name__)
+
+TENSORBOARD = "tensorboard"  # the run directory's TensorBoard logs, with trainer.tensorboard=true
 
 
 def start_clean(seed: int, *, deterministic: bool, mixed_precision: bool = False, threads: int | None = None) -> None:
@@ -90,11 +93,12 @@ def compiled_tagger(vocab: Vocabularies, weights: LabelWeights, *, head: str = "
 
 def callbacks_for(plan: BatchPlan, checkpoint: BestCheckpoint, dev_scores: DevScores, schedule: Schedule, *,
                   tokens_per_epoch: int, history_path: Path, backup_dir: Path, resumed: bool,
-                  multi_worker: bool = False) -> list[keras.callbacks.Callback]:
+                  multi_worker: bool = False, tensorboard_dir: Path | None = None) -> list[keras.callbacks.Callback]:
     """The callbacks of a fit, in the order they run at each epoch's end: dev scores first, so that the
-    checkpoint, the schedule (which reads the checkpoint's wait), the history and the backup see them;
-    on a `multi_worker` run, last, the workers agree on whether to stop."""
-    return [EpochRandomness(plan), dev_scores, Throughput(tokens_per_epoch), checkpoint, schedule,
+    checkpoint, the schedule (which reads the checkpoint's wait), TensorBoard (given `tensorboard_dir`),
+    the history and the backup see them; on a `multi_worker` run, last, the workers agree on whether to stop."""
+    tensorboard = [] if tensorboard_dir is None else [DevTensorBoard(tensorboard_dir, dev_scores)]
+    return [EpochRandomness(plan), dev_scores, Throughput(tokens_per_epoch), checkpoint, schedule, *tensorboard,
             keras.callbacks.CSVLogger(str(history_path), append=resumed), Backup(backup_dir, checkpoint, schedule),
             *([StopTogether()] if multi_worker else [])]
 
@@ -145,14 +149,15 @@ def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights,
         labels: list[str], run_dir: Path, *, epochs: int, batch_size: int, eval_batch_size: int = PREDICT_BATCH_SIZE,
         monitor: str = "val_macro_f1", patience: int | None = None, bucketing: bool = True, seed: int = 0,
         verbose: int = 2, multi_label: bool = False, threshold: float = 0.5, schedule: dict | None = None,
-        singleton_unk: float = 0.0, word_dropout: float = 0.0) -> Fitted:
+        singleton_unk: float = 0.0, word_dropout: float = 0.0, tensorboard: bool = False) -> Fitted:
     """Train `model` for up to `epochs`, scoring dev after each; keep the best epoch's model (by
     `monitor`) as run_dir/checkpoint/model.keras and stop after `patience` epochs without improvement.
     `schedule`: keyword arguments of `optim.Schedule` (learning rate by epoch, annealing, time budget);
     `singleton_unk`, `word_dropout`: unknown-word training (`encode.WordNoise`).
 
-    Writes run_dir/history.csv, and after every epoch a backup in run_dir/backup: a fit that finds
-    one resumes from it and ends as an uninterrupted fit would. The backup is removed at the end.
+    Writes run_dir/history.csv (with `tensorboard`, TensorBoard logs in run_dir/tensorboard too), and after
+    every epoch a backup in run_dir/backup: a fit that finds one resumes from it and ends as an
+    uninterrupted fit would. The backup is removed at the end.
     """
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
@@ -172,7 +177,7 @@ def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights,
                            threshold=threshold)
     callbacks = callbacks_for(plan, checkpoint, dev_scores, schedule, tokens_per_epoch=int(train.mask.sum()),
                               history_path=history_path, backup_dir=backup_dir, resumed=initial_epoch > 0,
-                              multi_worker=multi_worker)
+                              multi_worker=multi_worker, tensorboard_dir=run_dir / TENSORBOARD if tensorboard else None)
     stopped_early = checkpoint.patience is not None and checkpoint.wait >= checkpoint.patience
     started = time.perf_counter()
     if initial_epoch < epochs and not stopped_early:

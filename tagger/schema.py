@@ -149,6 +149,7 @@ class TrainerConfig:
     jit_compile: bool = False  # XLA-compile the training step
     threads: Optional[int] = None  # TensorFlow intra- and inter-op threads; null: TensorFlow's choice
     logit_adjustment: bool = False  # after training, tune tau of ln p - tau ln prior on dev (Menon et al. 2021)
+    tensorboard: bool = False  # write TensorBoard logs (losses, dev scores, each label's dev F1) into tensorboard/
 
 
 @dataclass

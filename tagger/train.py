@@ -16,7 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from tagger.checkpoint import ModelInfo, save_adjustment, save_record
-from tagger.cli import run_or_explain
+from tagger.cli import CONFIG_DIR, run_or_explain
 from tagger.data.datasets import Splits, load_splits
 from tagger.data.encode import encode
 from tagger.data.tags import span_scheme
@@ -76,7 +76,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
                  batch_size=t.batch_size, eval_batch_size=t.eval_batch_size, monitor=recipe.monitor,
                  patience=t.patience, bucketing=t.bucketing, seed=cfg.seed, verbose=t.verbose,
                  multi_label=info.multi_label, threshold=info.threshold, schedule=schedule_options(t),
-                 singleton_unk=t.singleton_unk, word_dropout=t.word_dropout)
+                 singleton_unk=t.singleton_unk, word_dropout=t.word_dropout, tensorboard=t.tensorboard)
 
     # Score the best checkpoint on dev and test, each predicted once (tau of a logit adjustment tuned on dev)
     to_score = {"dev": (dev_data, splits.dev.tags)}
@@ -127,7 +127,7 @@ def log_result(output_dir: Path, fitted: Fitted, monitor: str, split: str, score
     log.info("run files in %s; %s", output_dir, headline(scores))
 
 
-@hydra.main(config_path="../configs", config_name="train", version_base="1.3")
+@hydra.main(config_path=CONFIG_DIR, config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float:
     """Train, and return the monitored dev figure of the best epoch (for Hydra sweepers)."""
     output_dir = Path(HydraConfig.get().runtime.output_dir)
