@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tagger.api import Tagger
 from tagger.checkpoint import load_checkpoint
 from tagger.data.readers import decode_utf8, read_untagged
 from tagger.export import export_checkpoint
 from tagger.options import PREDICT_BATCH_SIZE
-from tagger.predict import tag_sentences
 
 WNUT_TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "wnut17" / "test.conll"
 
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as temporary:
         export_dir = export_checkpoint(checkpoint, args.export or Path(temporary) / "export")
         serve = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
-        by_predict = [tags for tags, _ in tag_sentences(checkpoint, sentences, batch_size=args.batch_size)]
+        by_predict = Tagger(checkpoint).tag(sentences, batch_size=args.batch_size)
         by_export = tag_with_saved_model(serve, sentences, batch_size=args.batch_size)
         pairs = [(a, b) for p, e in zip(by_predict, by_export) for a, b in zip(p, e)]
         result = {"input": str(args.input), "checkpoint": str(checkpoint.path), "head": checkpoint.info.head,
@@ -86,7 +86,7 @@ def main(argv: list[str]) -> None:
         print(f"{result['equal']:,} of {tokens:,} tags equal ({result['sentences_differing']} sentences differ; "
               f"predict gave {result['non_o_tags']:,} tags other than O)")
         if args.speed:
-            for name, tag in (("predict", lambda: tag_sentences(checkpoint, sentences, batch_size=args.batch_size)),
+            for name, tag in (("predict", lambda: Tagger(checkpoint).tag(sentences, batch_size=args.batch_size)),
                               ("export", lambda: tag_with_saved_model(serve, sentences, batch_size=args.batch_size))):
                 result[f"{name}_tok_s"] = round(tokens / best_time(lambda: list(tag()), args.repeats))
             print(f"predict {result['predict_tok_s']:,} tok/s, SavedModel {result['export_tok_s']:,} tok/s "

@@ -67,7 +67,7 @@ class TokenEncoder(tf.Module):
 
 def tag_function(checkpoint: Checkpoint, *, logit_adjustment: bool = True, threshold: float | None = None):
     """(serving function, the `TokenEncoder` it reads with) of `checkpoint`: tokens (batch, time)
-    strings and lengths (batch,) -> {"tags": (batch, time) strings}, the tags `predict.tag_sentences`
+    strings and lengths (batch,) -> {"tags": (batch, time) strings}, the tags `Tagger.tag`
     gives with the same options (`threshold` None: the checkpoint's)."""
     vocab, info, model = checkpoint.vocab, checkpoint.info, checkpoint.model
     encoder = TokenEncoder(vocab, max_chars=info.max_chars)

@@ -17,7 +17,7 @@ from tagger.checkpoint import load_checkpoint, save_adjustment
 from tagger.data.readers import decode_utf8, read_untagged
 from tagger.data.vocab import UNK
 from tagger.export import export_checkpoint
-from tagger.predict import tag_sentences
+from tagger.api import Tagger
 from tests.conftest import ROOT, TINY_SENTENCES, is_valid_iob2, load_script, write_conll
 
 pytestmark = pytest.mark.slow
@@ -115,7 +115,7 @@ def exports(tiny_run, tmp_path_factory):
 @pytest.mark.parametrize("head", ["softmax", "crf", "sigmoid"])
 def test_the_exported_model_tags_as_predict_does(exports, head):
     checkpoint, sentences, exported = exports[head]
-    predicted = [tags for tags, _ in tag_sentences(checkpoint, sentences)]
+    predicted = Tagger(checkpoint).tag(sentences)
     width = max(map(len, sentences))
     assert exported == [tags + [""] * (width - len(tags)) for tags in predicted]
     assert len(sentences[-1]) > 20  # longer than any training sentence (20 for the softmax's data, 6 for the others)
@@ -125,7 +125,7 @@ def test_the_exported_model_tags_as_predict_does(exports, head):
 
 def test_the_logit_adjustment_and_the_span_constraints_are_in_the_export(exports):
     checkpoint, sentences, exported = exports["softmax"]
-    unadjusted = [tags for tags, _ in tag_sentences(checkpoint, sentences, logit_adjustment=False)]
+    unadjusted = Tagger(checkpoint).tag(sentences, logit_adjustment=False)
     assert sum(a != b for tags, plain in zip(exported, unadjusted) for a, b in zip(tags, plain)) > 0
     checkpoint, sentences, exported = exports["crf"]
     assert all(is_valid_iob2([tag for tag in tags if tag]) for tags in exported)
@@ -150,8 +150,7 @@ def test_the_readme_export_command_and_snippet(tiny_run, compose, tmp_path):
     printed = [[pair.rsplit("/", 1) for pair in line.split()] for line in result.stdout.splitlines()]
     sentences = [[word for word, _ in line] for line in printed]
     assert sentences == [["John", "lives", "in", "New", "York"], ["Hi", "!"]]
-    tagged = tag_sentences(load_checkpoint(tiny_run[1]), sentences)
-    assert [[tag for _, tag in line] for line in printed] == [tags for tags, _ in tagged]
+    assert [[tag for _, tag in line] for line in printed] == Tagger.load(tiny_run[1]).tag(sentences)
 
 
 def test_export_check_counts_the_tags_equal_to_predicts(tiny_run, tmp_path, capsys):
