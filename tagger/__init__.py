@@ -1,4 +1,5 @@
-"""tagger: sequence labelling under class imbalance."""
+"""tagger: sequence labelling under class imbalance. `from tagger import Tagger` for the Python API
+(tagger/api.py); `python -m tagger.train|evaluate|predict` for the commands."""
 
 import importlib.abc
 import importlib.machinery
@@ -42,3 +43,17 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder, importlib.abc.Loader)
 sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 __version__ = "0.1.0"
+__all__ = ["Tagger", "__version__"]
+
+
+def __getattr__(name: str):
+    """`tagger.Tagger`, imported on first use: `import tagger` alone loads no TensorFlow."""
+    if name == "Tagger":
+        from tagger.api import Tagger
+
+        return Tagger
+    raise AttributeError(f"module 'tagger' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,8 +1,10 @@
 """Keras callbacks: dev scores every epoch, the best checkpoint with early stopping, per-epoch
-randomness, a resumable backup and throughput."""
+randomness, a resumable backup, throughput, stopping together across workers, and TensorBoard logs
+with each label's dev F1."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import time
@@ -13,6 +15,7 @@ import numpy as np
 
 from tagger.checkpoint import save_model
 from tagger.data.encode import BatchPlan, Encoded
+from tagger.distribute import gathered_over_replicas
 from tagger.metrics import format_scores, headline
 from tagger.options import PREDICT_BATCH_SIZE
 from tagger.reports import write_atomically
@@ -26,7 +29,7 @@ class DevScores(keras.callbacks.Callback):
 
     Adds `val_macro_f1`, `val_micro_f1`, `val_weighted_f1`, `val_accuracy` and, for span labels,
     `val_entity_f1`, so that callbacks later in the list (EarlyStopping, the checkpoint,
-    CSVLogger) can use them.
+    CSVLogger) can use them. `scores` holds the last epoch's full dev scores (per-label ones included).
     """
 
     def __init__(self, dev: Encoded, gold: list[list[str]], label_names: list[str], *, batch_size: int = PREDICT_BATCH_SIZE,
@@ -34,13 +37,32 @@ class DevScores(keras.callbacks.Callback):
         super().__init__()
         self.dev, self.gold, self.label_names, self.batch_size = dev, gold, list(label_names), batch_size
         self.multi_label, self.threshold = multi_label, threshold
+        self.scores: dict = {}
 
     def on_epoch_end(self, epoch, logs=None):
         scores = score_encoded(self.model, self.dev, self.gold, self.label_names, batch_size=self.batch_size,
                                multi_label=self.multi_label, threshold=self.threshold, name="dev")
+        self.scores = scores
         if logs is not None:
             logs.update({f"val_{key}": value for key, value in headline(scores).items()})
         log.info("epoch %d dev scores:\n%s", epoch + 1, format_scores(scores))
+
+
+class DevTensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard logs in `log_dir` (train/ and validation/ runs: the losses, the learning rate
+    and every dev figure of the logs, `epoch_macro_f1`, `epoch_entity_f1`, ...), with each label's dev F1
+    from `dev_scores` as `epoch_f1/LABEL` in the validation run. Steps are epochs, from 0."""
+
+    def __init__(self, log_dir: str | Path, dev_scores: DevScores):
+        if importlib.util.find_spec("tensorboard") is None:
+            raise ValueError("trainer.tensorboard=true needs the tensorboard package, which TensorFlow no longer "
+                             "installs: pip install tensorboard (or, in a checkout, pip install -e '.[tensorboard]')")
+        super().__init__(log_dir=str(log_dir), write_graph=False)
+        self.dev_scores = dev_scores
+
+    def on_epoch_end(self, epoch, logs=None):
+        per_label = {f"val_f1/{label}": scores["f1"] for label, scores in self.dev_scores.scores["per_label"].items()}
+        super().on_epoch_end(epoch, {**(logs or {}), **per_label})
 
 
 class BestCheckpoint(keras.callbacks.Callback):
@@ -118,6 +140,12 @@ class Backup(keras.callbacks.Callback):
                 path.unlink()
 
     @staticmethod
+    def next_epoch(directory: str | Path) -> int:
+        """The epoch that a fit restoring the backup in `directory` starts from (0 when there is none)."""
+        state_path = Path(directory) / "state.json"
+        return json.loads(state_path.read_text())["next_epoch"] if state_path.is_file() else 0
+
+    @staticmethod
     def restore(directory: str | Path, model: keras.Model, checkpoint: BestCheckpoint, schedule=None) -> int:
         """Load the last backup in `directory` into `model`, `checkpoint` and `schedule`; return the
         epoch to start from (0 when there is none)."""
@@ -160,3 +188,15 @@ class Throughput(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["train_tokens_per_s"] = self.tokens_per_epoch / ((self._stop or time.perf_counter()) - self._start)
+
+
+class StopTogether(keras.callbacks.Callback):
+    """The workers of a multi-worker run stop after the same epoch: when one of them stops (its time budget
+    ran out first), all do. A worker that stopped alone would leave the others waiting for it. Place it
+    after every callback that stops training."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        stops = gathered_over_replicas(float(self.model.stop_training), self.model.distribute_strategy)
+        if any(stops) and not self.model.stop_training:
+            log.info("epoch %d: stopping with the other workers", epoch + 1)
+        self.model.stop_training = any(stops)

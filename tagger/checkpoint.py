@@ -11,7 +11,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 import tagger.model  # noqa: F401  (registers the custom layers that saved models hold)
 from tagger.data.tags import span_scheme
@@ -88,6 +88,11 @@ def save_adjustment(directory: Path, tau: float, log_priors: np.ndarray) -> None
     write_atomically(Path(directory) / ADJUSTMENT, json.dumps({"tau": tau, "log_priors": np.asarray(log_priors).tolist()}))
 
 
+def training_config(directory: str | Path) -> DictConfig:
+    """The training config a checkpoint `directory` was saved with (its config.yaml)."""
+    return OmegaConf.load(Path(directory) / "config.yaml")
+
+
 def find_checkpoint_dir(path: str | Path) -> Path:
     """`path` itself when it holds the checkpoint files, else its `checkpoint/` (a training run directory)."""
     path = Path(path)
@@ -118,7 +123,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if MODEL_INFO_KEY in record:
         info = ModelInfo(**record[MODEL_INFO_KEY])
     else:
-        config = OmegaConf.to_container(OmegaConf.load(directory / "config.yaml"))
+        config = OmegaConf.to_container(training_config(directory))
         info = ModelInfo.from_training_config(config, vocab.labels.items)
     if info.multi_label != vocab.multi_label or (info.head == "crf") != ("crf" in layers):
         raise ValueError(f"{directory}: the model record in vocab.json (head {info.head!r}) does not match "

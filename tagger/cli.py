@@ -1,4 +1,5 @@
-"""What the command-line entry points share: plain error reports, and a multirun's job directories."""
+"""What the command-line entry points share: where their configs are, plain error reports, and a
+multirun's job directories."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
+
+# configs/ at the top of the checkout, beside the package (an editable install keeps it there). An absolute
+# path, so that Hydra finds it from `python -m tagger.X`, from the console scripts (tagger-X, which call
+# tagger.X:main) and from Hydra's Compose API alike: a relative config_path is read relative to a module
+# only under `python -m`, and as a package otherwise.
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 
 
 def in_job_order(job_dirs) -> list[Path]:

@@ -8,6 +8,10 @@ parameters, and `viterbi` decodes.
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -16,19 +20,28 @@ from tagger.data.tags import span_parts
 from tagger.distribute import summed_over_replicas
 from tagger.options import CRF_WEIGHTINGS
 
+log = logging.getLogger(__name__)
+
 FORBIDDEN = -1e4  # added to the score of a forbidden transition: exp(-1e4) is 0 in float32
 
 
-def allowed_transitions(labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def allowed_transitions(labels, seen: Iterable[Sequence[str]] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(from, to), start and end masks of the transitions that make valid IOB2 or IOBES spans.
 
     IOB2: I-X only after B-X or I-X (so never first). IOBES adds: E-X only after B-X or I-X,
     B-X and I-X only before I-X or E-X (so never last), S-X and E-X end a span. Labels without a
     prefix (such as O) are always allowed.
 
+    Transitions that occur in `seen` (the training tag sequences) stay allowed whatever the rules
+    say, with one warning that counts them: a gold path the CRF forbids would cost its sentence a
+    loss of about 1e4 (FORBIDDEN) and swamp the gradient of every batch it is in.
+
     >>> allowed, start, end = allowed_transitions(["O", "B-X", "I-X"])
     >>> allowed.astype(int).tolist(), start.astype(int).tolist()
     ([[1, 1, 0], [1, 1, 1], [1, 1, 1]], [1, 1, 0])
+    >>> allowed, start, end = allowed_transitions(["O", "B-X", "I-X"], seen=[["O", "I-X"], ["B-X", "I-X"]])
+    >>> allowed.astype(int).tolist(), start.astype(int).tolist()
+    ([[1, 1, 1], [1, 1, 1], [1, 1, 1]], [1, 1, 0])
     """
     parts = [span_parts(label) for label in labels]
     prefix, kind = [p for p, _ in parts], [t for _, t in parts]
@@ -44,7 +57,30 @@ def allowed_transitions(labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 allowed[i, j] = False
     start = np.array([not (p in ("I", "E")) for p in prefix])
     end = np.array([not (iobes and p in ("B", "I")) for p in prefix])
-    return allowed, start, end
+    return allow_seen(labels, seen, allowed, start, end)
+
+
+def allow_seen(labels, seen: Iterable[Sequence[str]], allowed: np.ndarray, start: np.ndarray,
+               end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The masks with every transition of the tag sequences `seen` allowed; one warning counts
+    the transitions that the masks forbade (`allowed_transitions` explains why)."""
+    index = {label: i for i, label in enumerate(labels)}
+    rules, masks = (allowed, start, end), (allowed.copy(), start.copy(), end.copy())
+    broken: Counter = Counter()  # (mask number, position in it) -> times seen
+    for tags in seen:
+        ids = [index[tag] for tag in tags if tag in index]
+        moves = [(0, (i, j)) for i, j in zip(ids, ids[1:])] + ([(1, ids[0]), (2, ids[-1])] if ids else [])
+        for mask, at in moves:
+            if not rules[mask][at]:
+                broken[mask, at] += 1
+                masks[mask][at] = True
+    if broken:
+        name = lambda mask, at: (f"{labels[at[0]]} -> {labels[at[1]]}" if mask == 0  # noqa: E731
+                                 else f"start -> {labels[at]}" if mask == 1 else f"{labels[at]} -> end")
+        log.warning("the training tags break IOB2/IOBES spans %d times (%s); the CRF allows these transitions, so "
+                    "that every training sentence has a finite loss. If the data are IOB1, convert them to IOB2",
+                    sum(broken.values()), ", ".join(f"{name(*move)}: {n}" for move, n in broken.most_common()))
+    return masks
 
 
 @keras.saving.register_keras_serializable(package="tagger")
@@ -167,3 +203,33 @@ def viterbi(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray, e
     for t in range(len(emissions) - 1, 0, -1):
         path.append(int(back[t, path[-1]]))
     return np.array(path[::-1])
+
+
+def viterbi_in_graph(emissions, lengths, transitions, start, end):
+    """`viterbi` in TensorFlow ops, for a batch: (batch, time, labels) emission scores and (batch,)
+    lengths -> (batch, time) int32 best label paths, the same path `viterbi` gives each sentence
+    (on padding, the sentence's last label).
+
+    Each step computes what `viterbi` does, in the same float32 operations: steps past a sentence's
+    end keep its scores and point back to the same label.
+    """
+    emissions = tf.pad(tf.cast(emissions, tf.float32), [[0, 0], [0, 1], [0, 0]])  # a step past the end: no empty scan
+    transitions, start, end = (tf.cast(scores, tf.float32) for scores in (transitions, start, end))
+    labels = tf.range(tf.shape(transitions)[0], dtype=tf.int32)
+    first = start[None, :] + emissions[:, 0]
+    real = tf.range(1, tf.shape(emissions)[1])[None, :] < tf.cast(lengths, tf.int32)[:, None]
+
+    def step(carry, inputs):
+        score, _ = carry
+        emission, is_real = inputs
+        candidates = score[:, :, None] + transitions[None]
+        moved = tf.reduce_max(candidates, axis=1) + emission
+        back = tf.argmax(candidates, axis=1, output_type=tf.int32)
+        return (tf.where(is_real[:, None], moved, score),
+                tf.where(is_real[:, None], back, tf.broadcast_to(labels, tf.shape(back))))
+
+    scores, backs = tf.scan(step, (tf.transpose(emissions[:, 1:], [1, 0, 2]), tf.transpose(real)),
+                            initializer=(first, tf.zeros_like(first, tf.int32)))
+    last = tf.argmax(scores[-1] + end[None, :], axis=1, output_type=tf.int32)
+    earlier = tf.scan(lambda label, back: tf.gather(back, label, batch_dims=1), backs, initializer=last, reverse=True)
+    return tf.transpose(tf.concat([earlier, last[None]], axis=0))[:, :-1]

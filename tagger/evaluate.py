@@ -13,16 +13,16 @@ from pathlib import Path
 import hydra
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from tagger.checkpoint import find_checkpoint_dir, load_checkpoint
-from tagger.cli import in_job_order, job_overrides, run_or_explain
+from tagger.api import Tagger
+from tagger.checkpoint import find_checkpoint_dir, training_config
+from tagger.cli import CONFIG_DIR, in_job_order, job_overrides, run_or_explain
 from tagger.data.datasets import load_split
 from tagger.data.readers import Corpus
 from tagger.metrics import format_scores, headline
 from tagger.reports import write_atomically, write_scores
 from tagger.schema import loader_options, register_configs
-from tagger.scoring import score_corpus
 
 log = logging.getLogger(__name__)
 register_configs()
@@ -40,24 +40,18 @@ def find_runs(path: str | Path) -> list[Path]:
         return [run / "checkpoint" for run in runs]
 
 
-def training_data(checkpoint_dir: Path) -> DictConfig:
-    """The data group a checkpoint was trained with, from its config.yaml."""
-    return OmegaConf.load(checkpoint_dir / "config.yaml").data
-
-
 def evaluate_checkpoint(path: Path, corpus: Corpus, cfg: DictConfig, output_dir: Path, data_name: str) -> dict:
     """Score one checkpoint and write its files into `output_dir`."""
-    checkpoint = load_checkpoint(path)
-    logit_shift = checkpoint.logit_shift if cfg.logit_adjustment else None
-    threshold = checkpoint.info.threshold if cfg.threshold is None else cfg.threshold
-    scores = score_corpus(checkpoint.model, corpus, checkpoint.vocab, max_chars=checkpoint.info.max_chars,
-                          batch_size=cfg.batch_size, name=cfg.split, strict=cfg.entity_strict,
-                          unknown_labels=cfg.unknown_labels.value, logit_shift=logit_shift, threshold=threshold)
+    tagger = Tagger.load(path)
+    scores = tagger.evaluate(corpus, name=cfg.split, unknown_labels=cfg.unknown_labels.value,
+                             entity_strict=cfg.entity_strict, logit_adjustment=cfg.logit_adjustment,
+                             threshold=cfg.threshold, batch_size=cfg.batch_size)
+    checkpoint = tagger.checkpoint
     metrics = {
         "run": {"checkpoint": str(checkpoint.path), "data": data_name, "split": cfg.split,
                 "sentences": len(corpus), "tokens": corpus.num_tokens, "oov_rate": round(scores["oov_rate"], 4),
                 "entity_mode": "strict" if cfg.entity_strict else "conlleval",
-                "logit_adjustment_tau": checkpoint.tau if logit_shift is not None else None},
+                "logit_adjustment_tau": checkpoint.tau if cfg.logit_adjustment else None},
         cfg.split: scores,
     }
     write_scores(output_dir, metrics, cfg.split, title="Evaluation report")
@@ -75,7 +69,7 @@ def evaluate(cfg: DictConfig, output_dir: Path) -> dict:
     with `runs` (the table's rows) for several.
     """
     runs = find_runs(cfg.checkpoint)
-    options = loader_options(training_data(runs[0]) if cfg.data is None else cfg.data)
+    options = loader_options(training_config(runs[0]).data if cfg.data is None else cfg.data)
     name = options.pop("name")
     if cfg.data is None:
         log.info("no data= given: scoring the %s split of the data %s was trained on (%s)", cfg.split, runs[0], name)
@@ -94,7 +88,7 @@ def evaluate(cfg: DictConfig, output_dir: Path) -> dict:
     return {**first, "runs": rows}
 
 
-@hydra.main(config_path="../configs", config_name="evaluate", version_base="1.3")
+@hydra.main(config_path=CONFIG_DIR, config_name="evaluate", version_base="1.3")
 def main(cfg: DictConfig) -> float:
     """Evaluate, and return the macro-F1 of the scored split (of the first run)."""
     output_dir = Path(HydraConfig.get().runtime.output_dir)

@@ -23,8 +23,9 @@ CRF_WEIGHTINGS = ("emission", "sentence")
 OUTPUT_BIASES = ("zeros", "prior")  # prior: the untrained model predicts the training label distribution
 LOSSES = ("crossentropy", "focal")
 MONITORS = ("val_macro_f1", "val_micro_f1", "val_entity_f1", "val_loss")
-# default: one device (the GPU if there is one, else the CPU); mirrored: MirroredStrategy over every visible GPU
-STRATEGIES = ("default", "mirrored")
+# default: one device (the GPU if there is one, else the CPU); mirrored: MirroredStrategy over every visible GPU;
+# multi_worker: MultiWorkerMirroredStrategy over the machines that TF_CONFIG (or a Slurm job step) names
+STRATEGIES = ("default", "mirrored", "multi_worker")
 # conll: one token per line (first column), blank line between sentences; text: one whitespace-tokenised
 # sentence per line
 INPUT_FORMATS = ("conll", "text")

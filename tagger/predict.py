@@ -17,43 +17,35 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from tagger.checkpoint import Checkpoint, load_checkpoint
-from tagger.cli import run_or_explain
-from tagger.data.encode import encode
-from tagger.data.readers import Corpus, decode_utf8, read_untagged
-from tagger.options import PREDICT_BATCH_SIZE
+from tagger.api import Tagger
+from tagger.cli import CONFIG_DIR, run_or_explain
+from tagger.data.readers import decode_utf8, read_untagged
 from tagger.schema import register_configs
-from tagger.scoring import predict_probabilities, tags_and_probabilities
 
 log = logging.getLogger(__name__)
 register_configs()
 
 
-def tag_sentences(checkpoint: Checkpoint, sentences: list[list[str]], *, batch_size: int = PREDICT_BATCH_SIZE,
-                  logit_adjustment: bool = True, threshold: float = 0.5):
-    """Per sentence, the predicted tags and their probabilities (after the checkpoint's logit
-    adjustment, when it has one and `logit_adjustment` is on)."""
-    placeholder = checkpoint.vocab.labels.items[0]  # tags are unknown; the encoder still fills label arrays
-    corpus = Corpus(sentences, [[placeholder] * len(s) for s in sentences])
-    data = encode(corpus, checkpoint.vocab, max_chars=checkpoint.info.max_chars, name="input")
-    outputs = predict_probabilities(checkpoint.model, data, batch_size=batch_size)
-    return tags_and_probabilities(checkpoint.model, outputs, checkpoint.vocab.labels.items,
-                                  multi_label=checkpoint.vocab.multi_label,
-                                  logit_shift=checkpoint.logit_shift if logit_adjustment else None, threshold=threshold)
+def format_conll(sentences: list[list[str]], tagged) -> str:
+    """`token<TAB>tag` lines, or `token<TAB>tag<TAB>probability` for (tag, probability) pairs (what
+    `Tagger.tag` returns), with a blank line after each sentence.
 
-
-def format_conll(sentences, tagged, *, with_probabilities: bool = False) -> str:
+    >>> format_conll([["New", "York"], ["Hi"]], [["B-LOC", "I-LOC"], ["O"]])
+    'New\\tB-LOC\\nYork\\tI-LOC\\n\\nHi\\tO\\n\\n'
+    >>> format_conll([["Hi"]], [[("O", 0.98765)]])
+    'Hi\\tO\\t0.9877\\n\\n'
+    """
     lines = []
-    for words, (tags, probabilities) in zip(sentences, tagged):
-        for word, tag, probability in zip(words, tags, probabilities):
-            lines.append(f"{word}\t{tag}\t{probability:.4f}" if with_probabilities else f"{word}\t{tag}")
+    for words, tags in zip(sentences, tagged):
+        for word, tag in zip(words, tags):
+            lines.append(f"{word}\t{tag}" if isinstance(tag, str) else f"{word}\t{tag[0]}\t{tag[1]:.4f}")
         lines.append("")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
 def predict(cfg: DictConfig) -> int:
     """Tag `cfg.input` into `cfg.output`; return the number of sentences."""
-    checkpoint = load_checkpoint(cfg.checkpoint)
+    tagger = Tagger.load(cfg.checkpoint)
     if cfg.input == "-":
         source, raw = "<stdin>", sys.stdin.buffer.read()
     else:
@@ -64,13 +56,9 @@ def predict(cfg: DictConfig) -> int:
     sentences = read_untagged(decode_utf8(raw, source), cfg.input_format.value, source=source)
     if not sentences:
         log.warning("%s: no sentences to tag", cfg.input)
-    if cfg.output_probs and checkpoint.info.head != "softmax":
-        raise ValueError("output_probs=true needs a softmax model: a CRF gives whole paths, and multi-label tags "
-                         "one probability per label")
-    threshold = checkpoint.info.threshold if cfg.threshold is None else cfg.threshold
-    tagged = tag_sentences(checkpoint, sentences, batch_size=cfg.batch_size, logit_adjustment=cfg.logit_adjustment,
-                           threshold=threshold)
-    output = format_conll(sentences, tagged, with_probabilities=cfg.output_probs)
+    tagged = tagger.tag(sentences, probabilities=cfg.output_probs, logit_adjustment=cfg.logit_adjustment,
+                        threshold=cfg.threshold, batch_size=cfg.batch_size)
+    output = format_conll(sentences, tagged)
     if cfg.output == "-":
         sys.stdout.write(output)
         sys.stdout.flush()
@@ -80,7 +68,7 @@ def predict(cfg: DictConfig) -> int:
     return len(sentences)
 
 
-@hydra.main(config_path="../configs", config_name="predict", version_base="1.3")
+@hydra.main(config_path=CONFIG_DIR, config_name="predict", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     run_or_explain(predict, cfg)
 

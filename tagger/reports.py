@@ -116,8 +116,11 @@ def write_confusion(directory: Path, scores: dict, split: str) -> None:
 
 
 LEARNING_CURVES = "history.png"
-CURVES = (("loss", "training loss"), ("val_loss", "validation loss"))
-DEV_SCORES = (("val_macro_f1", "dev macro-F1"), ("val_entity_f1", "dev entity F1"))
+# history.csv's columns by what they hold, for plots
+FIGURE_NAMES = {"loss": "training loss", "val_loss": "validation loss", "val_macro_f1": "dev macro-F1",
+                "val_micro_f1": "dev micro-F1", "val_entity_f1": "dev entity F1"}
+CURVES = tuple((column, FIGURE_NAMES[column]) for column in ("loss", "val_loss"))
+DEV_SCORES = tuple((column, FIGURE_NAMES[column]) for column in ("val_macro_f1", "val_entity_f1"))
 
 
 def write_learning_curves(directory: Path, history: pd.DataFrame, best_epoch: int | None = None) -> None:
@@ -133,6 +136,7 @@ def write_learning_curves(directory: Path, history: pd.DataFrame, best_epoch: in
         if best_epoch:
             axes.axvline(best_epoch, color="grey", linestyle="--", label=f"best epoch ({best_epoch})")
         axes.set_xlabel("epoch")
+        axes.xaxis.get_major_locator().set_params(integer=True)  # whole epochs only
         axes.set_ylabel(ylabel)
         axes.grid(alpha=0.3)
         axes.legend()

@@ -149,6 +149,7 @@ class TrainerConfig:
     jit_compile: bool = False  # XLA-compile the training step
     threads: Optional[int] = None  # TensorFlow intra- and inter-op threads; null: TensorFlow's choice
     logit_adjustment: bool = False  # after training, tune tau of ln p - tau ln prior on dev (Menon et al. 2021)
+    tensorboard: bool = False  # write TensorBoard logs (losses, dev scores, each label's dev F1) into tensorboard/
 
 
 @dataclass
@@ -183,6 +184,14 @@ class PredictConfig:
     logit_adjustment: bool = True  # apply the checkpoint's tuned logit adjustment, if it has one
     threshold: Optional[float] = None  # multi-label decision threshold; null: the checkpoint's model.threshold
     batch_size: int = PREDICT_BATCH_SIZE
+
+
+@dataclass
+class ExportConfig:
+    checkpoint: str = MISSING  # a checkpoint directory or a training run directory
+    output: str = MISSING  # the SavedModel's directory: new, or empty
+    logit_adjustment: bool = True  # apply the checkpoint's tuned logit adjustment, if it has one
+    threshold: Optional[float] = None  # multi-label decision threshold; null: the checkpoint's model.threshold
 
 
 def plain(group: DictConfig) -> dict:
@@ -226,6 +235,7 @@ def register_configs() -> None:
     store.store(name="train_schema", node=TrainConfig)
     store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(name="predict_schema", node=PredictConfig)
+    store.store(name="export_schema", node=ExportConfig)
     for name, node in (("hironsan", HironsanData), ("files", FilesData), ("synthetic", SyntheticData)):
         store.store(group="data", name=f"{name}_schema", node=node)
     store.store(group="model", name="schema", node=ModelConfig)

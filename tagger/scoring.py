@@ -90,6 +90,42 @@ def labels_of(paths: list[np.ndarray], label_names) -> list[list[str]]:
     return [names[path].tolist() for path in paths]
 
 
+def tags_in_graph(outputs, lengths, label_names, *, crf_scores=None, logit_shift=None, multi_label: bool = False,
+                  threshold: float = 0.5):
+    """`best_paths` then `labels_of` in TensorFlow ops, for a graph that serves tags (tagger.export):
+    (batch, time) tag strings of a batch of model `outputs` (batch, time, labels), "" past each
+    sentence's length.
+
+    `crf_scores` (transitions, start, end; `numpy_scores` of the CRF layer) for a CRF head; the
+    other options as for `best_paths`. Each decision is computed as `best_paths` computes it (a
+    logit shift is subtracted in float64, as numpy does with the float64 shift).
+    """
+    import tensorflow as tf
+
+    outputs = tf.convert_to_tensor(outputs)
+    names = tf.constant(list(label_names), tf.string)
+    if multi_label:
+        joined = tf.strings.reduce_join(tf.where(outputs >= threshold, names + MULTI_LABEL_SEPARATOR, ""), axis=-1)
+        length = tf.maximum(tf.strings.length(joined) - 1, 0)
+        joined = tf.strings.substr(joined, tf.zeros_like(length), length)  # without the last separator
+        tags = tf.where(joined == "", OUTSIDE, joined)
+    else:
+        if crf_scores is not None:
+            if logit_shift is not None:
+                raise ValueError("logit adjustment applies to a softmax head, not to a CRF")
+            from tagger.crf import viterbi_in_graph
+
+            paths = viterbi_in_graph(outputs, lengths, *crf_scores)
+        elif logit_shift is None:
+            paths = tf.argmax(outputs, axis=-1)
+        else:
+            log_probabilities = tf.math.log(tf.maximum(outputs, tf.constant(1e-12, outputs.dtype)))
+            paths = tf.argmax(tf.cast(log_probabilities, tf.float64) - tf.constant(logit_shift, tf.float64), axis=-1)
+        tags = tf.gather(names, paths)
+    real = tf.range(tf.shape(tags)[1])[None, :] < tf.cast(lengths, tf.int32)[:, None]
+    return tf.where(real, tags, "")
+
+
 def tags_and_probabilities(model: keras.Model, outputs: list[np.ndarray], label_names, *, multi_label: bool = False,
                            logit_shift: np.ndarray | None = None, threshold: float = 0.5):
     """Per sentence of the model `outputs`, (tags, probability of each tag): for a softmax the most

@@ -3,7 +3,8 @@
     python -m tagger.summarize MULTIRUN_DIR
 
 rebuilds the summary of a finished sweep; `SweepSummary`, a Hydra callback, writes it at the end
-of every multirun. Files: summary.csv (one row per job), summary.md and summary.png.
+of every multirun. Files: summary.csv (one row per job), summary.md, summary.png (per-label test F1)
+and summary_curves.png (each configuration's dev learning curve over seeds).
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from scipy.stats import ttest_ind
 
 from tagger.cli import in_job_order, job_overrides
 from tagger.metrics import HEADLINE_KEYS
-from tagger.reports import pyplot, save_figure, write_atomically
+from tagger.reports import FIGURE_NAMES, pyplot, save_figure, write_atomically
 
 log = logging.getLogger(__name__)
 
 LABEL_PREFIX = "test_f1:"
+CURVES_PICTURE = "summary_curves.png"
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
@@ -37,7 +39,7 @@ def job_dirs(sweep_dir: Path) -> list[Path]:
 def collect_jobs(sweep_dir: Path) -> pd.DataFrame:
     """One row per job: its overrides, its configuration (the overrides that vary between jobs, seed
     aside), seed, status, every dev/test headline figure, per-label test F1 (`test_f1:LABEL`),
-    training label counts, epochs, best epoch and training time."""
+    training label counts, the monitored dev figure, epochs, best epoch and training time."""
     rows = []
     overrides = {job: job_overrides(job) for job in job_dirs(sweep_dir)}
     shared = set.intersection(*(set(o) for o in overrides.values())) if overrides else set()
@@ -53,8 +55,8 @@ def collect_jobs(sweep_dir: Path) -> pd.DataFrame:
                 for key in HEADLINE_KEYS:
                     if key in metrics.get(split, {}):
                         row[f"{split}_{key}"] = metrics[split][key]
-            for key in ("epochs_run", "best_epoch", "train_seconds", "train_tokens_per_s"):
-                row[key] = metrics["run"][key]
+            for key in ("monitor", "epochs_run", "best_epoch", "train_seconds", "train_tokens_per_s"):
+                row[key] = metrics["run"].get(key)
             final = metrics.get("test") or metrics["dev"]
             row.update({f"{LABEL_PREFIX}{label}": s["f1"] for label, s in final["per_label"].items()})
             row.update({f"train_tokens:{label}": v["train_tokens"] for label, v in metrics["train_labels"].items()})
@@ -112,6 +114,74 @@ def label_frequencies(jobs: pd.DataFrame) -> pd.Series:
     return (counts / counts.sum()).sort_values(ascending=False)
 
 
+def dev_curves(sweep_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
+    """One row per epoch of every finished job with a history.csv: its config, seed, monitored dev figure
+    (`monitor`), `epoch` (from 1) and the figure's `value` at that epoch."""
+    frames = []
+    for _, job in jobs[jobs["status"] == "ok"].iterrows():
+        path = Path(sweep_dir) / str(job["job"]) / "history.csv"
+        monitor = job.get("monitor")
+        if not isinstance(monitor, str) or not path.is_file():
+            continue
+        history = pd.read_csv(path)
+        if monitor in history:
+            frames.append(pd.DataFrame({"config": job["config"], "seed": job["seed"], "monitor": monitor,
+                                        "epoch": history["epoch"] + 1, "value": history[monitor]}))
+    columns = ["config", "seed", "monitor", "epoch", "value"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def curve_bands(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per monitored figure, configuration (in sweep order) and epoch: the mean, min and max of the
+    value over the seeds that ran that epoch, and how many did (`seeds`).
+
+    >>> curves = pd.DataFrame({"config": "a", "seed": [0, 0, 1], "monitor": "val_macro_f1", "epoch": [1, 2, 1],
+    ...                        "value": [0.2, 0.5, 0.4]})
+    >>> curve_bands(curves)
+            monitor config  epoch  mean  min  max  seeds
+    0  val_macro_f1      a      1   0.3  0.2  0.4      2
+    1  val_macro_f1      a      2   0.5  0.5  0.5      1
+    """
+    bands = curves.groupby(["monitor", "config", "epoch"], sort=False)["value"].agg(["mean", "min", "max", "count"])
+    bands = bands.rename(columns={"count": "seeds"}).reset_index()
+    order = {config: i for i, config in enumerate(dict.fromkeys(curves["config"]))}
+    return bands.sort_values(["monitor", "config", "epoch"], key=lambda c: c.map(order) if c.name == "config" else c,
+                             kind="stable", ignore_index=True)
+
+
+def plot_curves(path: Path, bands: pd.DataFrame) -> None:
+    """The dev learning curve of each configuration, one panel per monitored figure: the mean over seeds
+    by epoch (dotted where only some seeds ran that far), a band from the lowest to the highest seed,
+    and a star at the best epoch of the mean among the epochs that every seed ran."""
+    plt = pyplot()
+    monitors = list(dict.fromkeys(bands["monitor"]))
+    figure, panels = plt.subplots(1, len(monitors), figsize=(7.5 * len(monitors), 4.8), squeeze=False)
+    for axes, monitor in zip(panels[0], monitors):
+        lower_is_better = monitor == "val_loss"
+        for config, band in bands[bands["monitor"] == monitor].groupby("config", sort=False):
+            every_seed = band["seeds"] == band["seeds"].max()
+            line, = axes.plot(band["epoch"].where(every_seed), band["mean"].where(every_seed), linewidth=1.8)
+            color = line.get_color()
+            axes.plot(band["epoch"], band["mean"], color=color, linestyle=":", linewidth=1.2)
+            axes.fill_between(band["epoch"], band["min"], band["max"], color=color, alpha=0.18, linewidth=0)
+            complete = band.loc[every_seed, "mean"]  # a mean over fewer seeds is no fair best
+            best = band.loc[complete.idxmin() if lower_is_better else complete.idxmax()]
+            axes.plot(best["epoch"], best["mean"], marker="*", markersize=13, color=color, markeredgecolor="black",
+                      linestyle="none")
+            seeds = int(band["seeds"].max())
+            line.set_label(f"{config} (best epoch {int(best['epoch'])}: {best['mean']:.3f}; "
+                           f"{seeds} seed{'s' if seeds > 1 else ''})")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(f"{FIGURE_NAMES.get(monitor, monitor)} (mean over seeds)")
+        axes.set_title(f"{FIGURE_NAMES.get(monitor, monitor)} by epoch: mean, min-max band over seeds, best epoch ★",
+                       fontsize=10)
+        axes.grid(alpha=0.3)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.legend(fontsize=8)
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
 def write_summary(sweep_dir: Path) -> pd.DataFrame:
     """Write summary.csv, summary.md and summary.png into `sweep_dir`; return the per-job table."""
     sweep_dir = Path(sweep_dir)
@@ -142,6 +212,15 @@ def write_summary(sweep_dir: Path) -> pd.DataFrame:
             per_label.T.to_markdown(), "",
         ]
         plot_labels(sweep_dir / "summary.png", table, frequencies)
+        curves = dev_curves(sweep_dir, jobs)
+        if len(curves):
+            plot_curves(sweep_dir / CURVES_PICTURE, curve_bands(curves))
+            lines += ["## Dev learning curves", "",
+                      "Per configuration, the monitored dev figure by epoch: the mean over seeds (dotted where only "
+                      "some seeds ran that far, the others having stopped early), a band from the lowest to the "
+                      "highest seed, and a star at the best epoch of the mean among the epochs that every seed "
+                      "ran.", "",
+                      f"![dev learning curves, mean over seeds with min-max band]({CURVES_PICTURE})", ""]
     write_atomically(sweep_dir / "summary.md", "\n".join(lines) + "\n")
     log.info("sweep summary written to %s", sweep_dir / "summary.md")
     return jobs
@@ -160,6 +239,7 @@ def plot_labels(path: Path, table: pd.DataFrame, frequencies: pd.Series) -> None
                  capsize=2, label=config)
     axes.set_xticks(range(len(labels)), [f"{label}\n{100 * frequencies[label]:.2g} %" for label in labels],
                     rotation=90 if len(labels) > 8 else 0, fontsize=8)
+    axes.set_xlabel("label (share of training tokens), most frequent first")
     axes.set_ylabel("test F1 (mean ± std over seeds)")
     axes.set_ylim(0, 1)
     axes.legend(fontsize=7)
@@ -175,7 +255,8 @@ class SweepSummary(Callback):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Rebuild summary.csv, summary.md and summary.png of a sweep.")
+    parser = argparse.ArgumentParser(description="Rebuild summary.csv, summary.md, summary.png and summary_curves.png "
+                                                 "of a sweep.")
     parser.add_argument("sweep_dir", type=Path, help="a multirun directory, e.g. multirun/2026-11-23/12-00-00")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

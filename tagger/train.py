@@ -8,6 +8,7 @@ command with the same `hydra.run.dir` resumes an interrupted run from there.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import hydra
@@ -15,11 +16,12 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from tagger.checkpoint import ModelInfo, save_adjustment, save_record
-from tagger.cli import run_or_explain
+from tagger.cli import CONFIG_DIR, run_or_explain
 from tagger.data.datasets import Splits, load_splits
 from tagger.data.encode import encode
 from tagger.data.tags import span_scheme
 from tagger.data.vocab import Vocabularies
+from tagger.distribute import files_dir
 from tagger.embeddings import coverage, pretrained_vectors, words_with_vectors
 from tagger.fitting import Fitted, compiled_tagger, fit, start_clean
 from tagger.metrics import format_scores, headline
@@ -59,19 +61,22 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     weights = label_weights_for(labels, train_data, dev_data, **plain(cfg.weighting))
     model = compiled_tagger(vocab, weights, head=info.head, strategy=t.strategy.value, output_bias=m.output_bias.value,
                             vectors=vectors, seed=cfg.seed, crf_constraints=recipe.crf_constraints,
-                            crf_weighting=m.crf_weighting.value, loss=cfg.loss.name.value, gamma=cfg.loss.gamma,
+                            train_tags=splits.train.tags, crf_weighting=m.crf_weighting.value,
+                            loss=cfg.loss.name.value, gamma=cfg.loss.gamma,
                             optimizer=optimizer_options(t), jit_compile=t.jit_compile, **layer_options(m))
+    # The run's files: on a multi-worker run's other workers, a scratch directory removed at the end
+    run_dir = files_dir(output_dir, model.distribute_strategy)
     log_summary(data_options["name"], splits, vocab, weights.tokens, model.count_params(), cfg.weighting.scheme.value,
                 weights.table(), m.pretrained_embeddings, vectors, recipe.why)
 
     # Fit: the best epoch's model lands in checkpoint/, beside the vocabulary and the model's record
-    checkpoint_dir = output_dir / "checkpoint"
+    checkpoint_dir = run_dir / "checkpoint"
     save_record(checkpoint_dir, vocab, info, OmegaConf.to_yaml(cfg, resolve=True))
-    fitted = fit(model, train_data, dev_data, weights, splits.dev.tags, labels, output_dir, epochs=t.epochs,
+    fitted = fit(model, train_data, dev_data, weights, splits.dev.tags, labels, run_dir, epochs=t.epochs,
                  batch_size=t.batch_size, eval_batch_size=t.eval_batch_size, monitor=recipe.monitor,
                  patience=t.patience, bucketing=t.bucketing, seed=cfg.seed, verbose=t.verbose,
                  multi_label=info.multi_label, threshold=info.threshold, schedule=schedule_options(t),
-                 singleton_unk=t.singleton_unk, word_dropout=t.word_dropout)
+                 singleton_unk=t.singleton_unk, word_dropout=t.word_dropout, tensorboard=t.tensorboard)
 
     # Score the best checkpoint on dev and test, each predicted once (tau of a logit adjustment tuned on dev)
     to_score = {"dev": (dev_data, splits.dev.tags)}
@@ -89,7 +94,9 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
                        "head": info.head, "monitor": recipe.monitor, **fitted.to_dict()},
                "train_labels": weights.table().to_dict(orient="index"), **scored}
     final_split = "test" if "test" in scored else "dev"
-    write_scores(output_dir, metrics, final_split, labels=weights.table())
+    write_scores(run_dir, metrics, final_split, labels=weights.table())
+    if run_dir != output_dir:
+        shutil.rmtree(run_dir)
     log_result(output_dir, fitted, recipe.monitor, final_split, scored[final_split])
     return metrics
 
@@ -120,7 +127,7 @@ def log_result(output_dir: Path, fitted: Fitted, monitor: str, split: str, score
     log.info("run files in %s; %s", output_dir, headline(scores))
 
 
-@hydra.main(config_path="../configs", config_name="train", version_base="1.3")
+@hydra.main(config_path=CONFIG_DIR, config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float:
     """Train, and return the monitored dev figure of the best epoch (for Hydra sweepers)."""
     output_dir = Path(HydraConfig.get().runtime.output_dir)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,42 @@ def normalize_word(word: str, *, lowercase: bool = False, digits_to_zero: bool =
     if lowercase:
         word = word.lower()
     return _DIGIT.sub("0", word) if digits_to_zero else word
+
+
+def normalize_words_in_graph(words, *, lowercase: bool = False, digits_to_zero: bool = False):
+    """`normalize_word` in TensorFlow ops, on a string tensor of words (for a graph that reads token
+    strings: tagger.export).
+
+    The digits are exactly those `\\d` matches in this Python. Lowercasing is TensorFlow's (ICU's),
+    which agrees with Python's `str.lower` on every code point but NUL and the letters that
+    TensorFlow's Unicode tables lack (40 added in Unicode 14).
+    """
+    import tensorflow as tf
+
+    words = tf.convert_to_tensor(words, tf.string)
+    if lowercase:
+        words = tf.strings.lower(words, encoding="utf-8")
+    if digits_to_zero:
+        words = tf.strings.regex_replace(words, digit_class(), "0")
+    return words
+
+
+@functools.cache
+def digit_class() -> str:
+    """An RE2 character class of the characters that `\\d` matches in this Python (its Unicode
+    version's decimal digits; RE2's own `\\p{Nd}` may follow another version).
+
+    >>> print(digit_class()[:29])
+    [\\x{30}-\\x{39}\\x{660}-\\x{669}
+    """
+    ranges: list[list[int]] = []
+    for code in range(sys.maxunicode + 1):
+        if _DIGIT.match(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "[" + "".join(f"\\x{{{first:x}}}-\\x{{{last:x}}}" for first, last in ranges) + "]"
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,17 @@ import sys
 import pandas as pd
 import pytest
 
+from tagger.api import Tagger
 from tagger.checkpoint import ModelInfo, find_checkpoint_dir, load_checkpoint
 from tagger.data.vocab import Vocabularies, Vocabulary
-from tests.conftest import TINY_SENTENCES, is_valid_iob2, write_conll
+from tests.conftest import TINY_SENTENCES, checkout_env, is_valid_iob2, write_conll
 
 pytestmark = pytest.mark.slow
 
 
 def run(module, *args, cwd, stdin=None):
     return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, input=stdin, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, env=checkout_env())
 
 
 def test_evaluate_in_a_new_process_reproduces_the_training_report(tiny_run, tmp_path):
@@ -197,7 +198,6 @@ def test_logit_adjustment_is_tuned_on_dev_stored_and_applied(compose, tmp_path):
 @pytest.mark.parametrize("crf_weighting", ["emission", "sentence"])
 def test_crf_head_trains_reloads_and_predicts_valid_spans(compose, tmp_path, crf_weighting):
     from tagger.evaluate import evaluate
-    from tagger.predict import tag_sentences
     from tagger.train import train
 
     paths = {split: write_conll(tmp_path / f"{split}.conll", TINY_SENTENCES * n) for split, n in
@@ -209,7 +209,7 @@ def test_crf_head_trains_reloads_and_predicts_valid_spans(compose, tmp_path, crf
     checkpoint = load_checkpoint(tmp_path / "run")
     assert checkpoint.model.get_layer("crf").allowed.sum() < 25  # constraints survive saving
     sentences = [s for s, _ in TINY_SENTENCES] + [["York", "New", "Paris", "Los"] * 5]
-    for tags, _ in tag_sentences(checkpoint, sentences):
+    for tags in Tagger(checkpoint).tag(sentences):
         assert is_valid_iob2(tags)
     evaluated = evaluate(compose([f"checkpoint={tmp_path / 'run'}", "data=conll", *files], config_name="evaluate"),
                          tmp_path / "eval")
@@ -219,7 +219,6 @@ def test_crf_head_trains_reloads_and_predicts_valid_spans(compose, tmp_path, crf
 
 def test_multi_label_tags_train_evaluate_and_predict(compose, tmp_path):
     from tagger.evaluate import evaluate
-    from tagger.predict import tag_sentences
     from tagger.train import train
 
     sentences = [(["Acme", "Bank", "of", "Paris"], ["ORG|LOC", "ORG", "O", "LOC"]),
@@ -233,10 +232,10 @@ def test_multi_label_tags_train_evaluate_and_predict(compose, tmp_path):
     assert metrics["train_labels"]["LOC"]["train_tokens"] == 18  # 3 tokens per copy, 6 copies
     assert {"class_weight", "negative_weight"} <= set(metrics["train_labels"]["LOC"])
     assert not (tmp_path / "run" / "confusion_test.csv").exists()
-    checkpoint = load_checkpoint(tmp_path / "run")
-    everything, = [tags for tags, _ in tag_sentences(checkpoint, [["Acme", "Paris"]], threshold=0.0)]
+    tagger = Tagger.load(tmp_path / "run")
+    everything, = tagger.tag([["Acme", "Paris"]], threshold=0.0)
     assert everything == ["LOC|ORG|PER", "LOC|ORG|PER"]  # threshold 0: every label
-    nothing, = [tags for tags, _ in tag_sentences(checkpoint, [["Acme", "Paris"]], threshold=1.01)]
+    nothing, = tagger.tag([["Acme", "Paris"]], threshold=1.01)
     assert nothing == ["O", "O"]
     cfg = compose([f"checkpoint={tmp_path / 'run'}", "data=conll", *files, "threshold=0.0"], config_name="evaluate")
     per_label = evaluate(cfg, tmp_path / "eval")["test"]["per_label"]

@@ -8,6 +8,8 @@ import time
 import pandas as pd
 import pytest
 
+from tests.conftest import checkout_env
+
 pytestmark = pytest.mark.slow
 
 ARGS = ["data=synthetic", "data.num_sentences=200", "data.max_sentence_length=30", "model=tiny", "trainer=quick",
@@ -26,11 +28,13 @@ def completed_epochs(run_dir) -> int:
 
 
 def test_killed_run_resumes_to_the_same_best_checkpoint(tmp_path):
-    reference = subprocess.run(command(tmp_path / "reference"), cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    reference = subprocess.run(command(tmp_path / "reference"), cwd=tmp_path, capture_output=True, text=True,
+                               timeout=600, env=checkout_env())
     assert reference.returncode == 0, reference.stdout[-3000:]
 
     run_dir = tmp_path / "killed"
-    process = subprocess.Popen(command(run_dir), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command(run_dir), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=checkout_env())
     deadline = time.monotonic() + 300
     while completed_epochs(run_dir) < 2 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -41,7 +45,8 @@ def test_killed_run_resumes_to_the_same_best_checkpoint(tmp_path):
     killed_after = json.loads((run_dir / "backup" / "state.json").read_text())["next_epoch"]
     assert 1 <= killed_after < 8  # 1 when the kill fell between history.csv and the backup of epoch 2
 
-    resumed = subprocess.run(command(run_dir), cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(command(run_dir), cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                             env=checkout_env())
     assert resumed.returncode == 0, resumed.stdout[-3000:]
     assert f"after epoch {killed_after}" in resumed.stdout
     assert not (run_dir / "backup").exists()

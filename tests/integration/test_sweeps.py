@@ -7,12 +7,14 @@ import sys
 import pandas as pd
 import pytest
 
+from tests.conftest import checkout_env
+
 pytestmark = pytest.mark.slow
 
 
 def multirun(*args, cwd):
     result = subprocess.run([sys.executable, "-m", "tagger.train", *args], cwd=cwd, capture_output=True, text=True,
-                            timeout=600)
+                            timeout=600, env=checkout_env())
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -35,13 +37,14 @@ def test_smoke_sweep_summarises_every_job(smoke_sweep):
     text = (smoke_sweep / "summary.md").read_text()
     assert f"{balanced.mean():.4f} ± {balanced.std():.4f}" in text
     assert (smoke_sweep / "summary.png").read_bytes()[:4] == b"\x89PNG"
+    assert (smoke_sweep / "summary_curves.png").read_bytes()[:4] == b"\x89PNG" and "(summary_curves.png)" in text
 
 
 def test_summarize_rebuilds_the_same_table(smoke_sweep, tmp_path):
     before = (smoke_sweep / "summary.csv").read_text()
     (smoke_sweep / "summary.csv").unlink()
     result = subprocess.run([sys.executable, "-m", "tagger.summarize", str(smoke_sweep)], capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=120, env=checkout_env())
     assert result.returncode == 0, result.stderr
     assert (smoke_sweep / "summary.csv").read_text() == before
     assert "# Sweep summary" in result.stdout

@@ -16,7 +16,7 @@ from tagger.data.encode import encode
 from tagger.data.vocab import Vocabularies
 from tagger.scoring import predict_probabilities, score_corpus
 from tagger.train import train
-from tests.conftest import TINY_SENTENCES, TINY_SYNTHETIC, write_conll
+from tests.conftest import TINY_SENTENCES, TINY_SYNTHETIC, checkout_env, write_conll
 
 pytestmark = pytest.mark.slow
 
@@ -132,7 +132,7 @@ def test_frequency_weights_warn_in_a_real_run(compose, tmp_path, caplog):
 
 def run_cli(*args, cwd):
     return subprocess.run([sys.executable, "-m", "tagger.train", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=checkout_env())
 
 
 def test_cli_trains_and_writes_into_the_run_directory(tmp_path):

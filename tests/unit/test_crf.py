@@ -1,4 +1,5 @@
-"""The CRF against brute-force enumeration of every label sequence (length 3, 3 labels)."""
+"""The CRF against brute-force enumeration of every label sequence (length 3, 3 labels); the in-graph
+Viterbi against the numpy one."""
 
 import itertools
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tagger.crf import CRF, CRFLoss, allowed_transitions, log_partition, path_score, viterbi
+from tagger.crf import CRF, CRFLoss, allowed_transitions, log_partition, path_score, viterbi, viterbi_in_graph
 from tests.conftest import is_valid_iob2
 
 RNG = np.random.default_rng(0)
@@ -88,3 +89,48 @@ def test_iobes_rules():
     assert ("B-X", "E-X") in ok and ("B-X", "O") not in ok and ("O", "E-X") not in ok and ("S-X", "B-X") in ok
     assert [labels[i] for i in np.flatnonzero(end)] == ["O", "E-X", "S-X"]
     assert [labels[i] for i in np.flatnonzero(start)] == ["O", "B-X", "S-X"]
+
+
+def test_transitions_seen_in_training_stay_allowed_and_are_counted(caplog):
+    labels = ["O", "B-X", "I-X", "E-X", "S-X"]
+    seen = [["O", "I-X", "E-X"], ["B-X", "O"], ["O", "I-X", "I-X"], ["S-X", "B-X", "E-X"]]
+    with caplog.at_level("WARNING", logger="tagger.crf"):
+        allowed, start, end = allowed_transitions(labels, seen)
+    rules = allowed_transitions(labels)
+    opened = {(labels[i], labels[j]) for i, j in zip(*np.nonzero(allowed & ~rules[0]))}
+    assert opened == {("O", "I-X"), ("B-X", "O")}
+    assert [labels[i] for i in np.flatnonzero(end & ~rules[2])] == ["I-X"]  # I-X ended a sentence
+    assert (start == rules[1]).all()
+    assert "break IOB2/IOBES spans 4 times (O -> I-X: 2, B-X -> O: 1, I-X -> end: 1)" in caplog.text
+
+
+def test_a_forbidden_gold_path_costs_about_1e4_and_allowing_it_makes_the_loss_finite():
+    labels, gold = ["O", "B-X", "I-X"], [["O", "I-X", "I-X"]]
+    emissions = tf.constant(RNG.normal(size=(1, 3, 3)), tf.float32)
+    ids = tf.constant([[labels.index(t) for t in gold[0]]])
+
+    def loss(allowed):
+        crf = CRF(3, allowed=allowed[0], allowed_start=allowed[1], allowed_end=allowed[2])
+        crf.build((1, 3, 3))
+        return float(CRFLoss(crf)(ids, emissions))
+
+    assert loss(allowed_transitions(labels)) > 3000  # 1e4 over 3 tokens
+    assert loss(allowed_transitions(labels, gold)) < 10
+
+
+def test_viterbi_in_graph_gives_each_sentence_the_numpy_path():
+    labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    penalty = lambda a: np.where(a, 0.0, -1e4).astype(np.float32)  # noqa: E731
+    scores = [penalty(a) + RNG.normal(size=np.shape(a)).astype(np.float32) for a in allowed_transitions(labels)]
+    lengths = np.array([7, 1, 4, 6])
+    emissions = RNG.normal(scale=3, size=(4, 7, len(labels))).astype(np.float32)
+    emissions[2, 4:] = 100.0  # padding must not change a path
+    paths = tf.function(viterbi_in_graph)(emissions, lengths, *scores).numpy()
+    for sentence, length in enumerate(lengths):
+        expected = viterbi(emissions[sentence, :length], *scores)
+        assert paths[sentence, :length].tolist() == expected.tolist()
+        assert (paths[sentence, length:] == expected[-1]).all()
+    free = tf.function(viterbi_in_graph)(emissions, lengths, *(np.zeros_like(s) for s in scores)).numpy()
+    assert (free[0] == emissions[0].argmax(axis=-1)).all() and (free != paths).any()
+    one_word = tf.function(viterbi_in_graph)(emissions[:, :1], np.ones(4), *scores).numpy()  # a batch of one time step
+    assert one_word[:, 0].tolist() == [viterbi(e[:1], *scores)[0] for e in emissions]

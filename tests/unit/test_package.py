@@ -24,3 +24,13 @@ def test_tensorflow_starts_without_console_notices():
                     "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], tf.constant(2.0).numpy())")
     assert result.stdout.split() == ["1", "2.0"]
     assert result.stderr == ""
+
+
+def test_import_tagger_is_cheap_and_tagger_dot_tagger_is_the_api_without_hydra():
+    result = python("import sys, tagger\n"
+                    "print(sorted(name for name in ('tensorflow', 'keras', 'hydra') if name in sys.modules))\n"
+                    "from tagger import Tagger\n"
+                    "import tagger.api\n"
+                    "print(Tagger is tagger.api.Tagger, 'Tagger' in dir(tagger), 'tensorflow' in sys.modules, "
+                    "'hydra' in sys.modules)")
+    assert result.stdout.splitlines() == ["[]", "True True True False"]  # the API needs no Hydra

@@ -1,5 +1,5 @@
-"""From model outputs to tags and scores: decoding rules by hand, the unknown-label policies, and
-each split predicted once per scoring pass."""
+"""From model outputs to tags and scores: decoding rules by hand, the in-graph decoding against
+them, the unknown-label policies, and each split predicted once per scoring pass."""
 
 from types import SimpleNamespace
 
@@ -11,7 +11,7 @@ from tagger.data.readers import Corpus
 from tagger.data.vocab import Vocabularies
 from tagger.model import build_tagger
 from tagger.scoring import (TAU_GRID, best_paths, labels_of, resolve_unknown_labels, score_encoded, score_splits,
-                            tags_and_probabilities)
+                            tags_and_probabilities, tags_in_graph)
 
 SOFTMAX = SimpleNamespace(layers=[])  # best_paths looks at a model's layers only to find a CRF
 PROBABILITIES = [np.array([[0.6, 0.3, 0.1], [0.5, 0.1, 0.4]])]
@@ -37,6 +37,27 @@ def test_tags_and_probabilities_renormalise_after_the_adjustment():
     assert tags == ["X", "Y"]
     assert probabilities == pytest.approx([3 / 5.2, 4 / 6])
 
+
+
+CRF_SCORES = tuple(np.random.default_rng(1).normal(size=shape).astype(np.float32) for shape in ((4, 4), (4,), (4,)))
+
+
+@pytest.mark.parametrize("options", [{}, {"logit_shift": np.log([0.5, 0.1, 0.1, 0.3])}, {"multi_label": True},
+                                     {"multi_label": True, "threshold": 0.2}, {"crf_scores": CRF_SCORES}])
+def test_tags_in_graph_are_the_tags_of_best_paths(options):
+    rng = np.random.default_rng(0)
+    outputs = rng.dirichlet(np.ones(4), size=(3, 6)).astype(np.float32)  # 3 sentences of up to 6 tokens, 4 labels
+    lengths = np.array([6, 2, 4])
+    labels = ["O", "B-X", "I-X", "Y"]
+    graph = tags_in_graph(outputs, lengths, labels, **options).numpy().astype(str).tolist()
+    model = SOFTMAX
+    if "crf_scores" in options:  # a model with a CRF layer, as far as best_paths looks
+        crf = SimpleNamespace(name="crf", numpy_scores=lambda: CRF_SCORES)
+        model = SimpleNamespace(layers=[crf], get_layer=lambda name: crf)
+    numpy_options = {key: value for key, value in options.items() if key != "crf_scores"}
+    expected = labels_of(best_paths(model, [p[:n] for p, n in zip(outputs, lengths)], **numpy_options), labels)
+    assert graph == [tags + [""] * (6 - len(tags)) for tags in expected]
+    assert len({tag for tags in expected for tag in tags}) > 1
 
 @pytest.mark.parametrize("policy, gold, predicted", [
     (None, [["O", "B-NEW", "O"]], [["O", "X", "O"]]),  # scored as given: a miss

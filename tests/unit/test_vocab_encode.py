@@ -5,7 +5,7 @@ import pytest
 
 from tagger.data.encode import PAD_LABEL, BatchPlan, WordNoise, encode, make_dataset, ordered_batches
 from tagger.data.readers import Corpus
-from tagger.data.vocab import PAD, UNK, Vocabularies, Vocabulary
+from tagger.data.vocab import PAD, UNK, Vocabularies, Vocabulary, normalize_word, normalize_words_in_graph
 
 CORPUS = Corpus([["The", "cat", "the", "CAT"], ["a", "dog"]], [["O", "B-A", "O", "B-A"], ["O", "I-A"]])
 
@@ -204,6 +204,18 @@ def test_digits_to_zero_normalises_the_word_lookup_only_and_is_saved(tmp_path):
     assert Vocabularies.load(tmp_path / "vocab.json") == vocab
     assert Vocabularies.build(corpus.tokens, corpus.tags).word_id("1999") == UNK  # off by default
 
+
+
+@pytest.mark.parametrize("lowercase, digits_to_zero", [(False, False), (True, False), (False, True), (True, True)])
+def test_the_in_graph_normalisation_is_normalize_word(lowercase, digits_to_zero):
+    # ASCII, Arabic-Indic, Devanagari and fullwidth digits; superscript two is no decimal digit; Greek final sigma;
+    # the dotted capital I lowercases to two code points
+    words = ["Q3-2019", "\u0663\u0664", "\u0967\u0968", "\uff11\uff12", "x\u00b2", "\u039f\u0394\u039f\u03a3",
+             "\u0130stanbul", "Stra\u00dfe", "MAC's", "\U0001F642A", ""]
+    graph = normalize_words_in_graph(words, lowercase=lowercase, digits_to_zero=digits_to_zero).numpy()
+    python = [normalize_word(word, lowercase=lowercase, digits_to_zero=digits_to_zero) for word in words]
+    assert [word.decode() for word in graph] == python
+    assert (python[0] == "q0-0000") == (lowercase and digits_to_zero)
 
 NOISE_CORPUS = Corpus([["a", "b", "a", "c"], ["b", "d", "a"]] * 1 + [["e"] * 3], [["O"] * 4, ["O"] * 3, ["O"] * 3])
 
