@@ -1,7 +1,9 @@
-"""Training and prediction speed of tagger's pipeline against the naive recipe, in one process.
+"""Training and prediction speed of tagger's pipeline against the naive recipe, in one process; or,
+with --memory, the peak memory of a training run with and without one very long sentence.
 
     .venv/bin/python scripts/bench.py [--epochs 2] [--sentences 3000] [--scale 1] [--batch-size 32]
                                       [--skip-wnut] [--skip-naive]
+    .venv/bin/python scripts/bench.py --memory [TRAIN.conll] [--long-sentence 5000] [-- OVERRIDES]
 
 The naive recipe is the original question's: every sentence padded to the corpus's longest,
 every word to the longest word (capped at data.max_chars, 30, for both pipelines), whole numpy
@@ -18,6 +20,15 @@ Workloads: the synthetic set (SENTENCES x SCALE sentences of up to 150 tokens) a
 ../shared/data/wnut17 when present. Last line, machine-readable:
 `bench: train_tok_s=N predict_tok_s=N speedup_vs_naive=X peak_rss_mb=N`, for WNUT-2017 when it
 ran (the workload of the speed targets), else for the synthetic set.
+
+--memory (nothing timed) trains one epoch of the default configuration (`python -m tagger.train
+data=conll trainer.epochs=1 trainer.threads=1`, plus OVERRIDES) on TRAIN (default: WNUT-2017's),
+with the dev.conll and test.conll beside it when they exist, twice, each in its own process: on
+TRAIN as given, and on TRAIN with one sentence of --long-sentence tokens appended (its first tokens
+read as one sentence, as a missing blank line between documents makes). It prints each process's
+peak resident memory, and the bytes of the encoded training split against real tokens x 4 bytes
+per token id + real characters x 4 bytes per character id. Last line:
+`memory: peak_rss_mb=N long_sentence_peak_rss_mb=N added_mb=N`.
 """
 
 from __future__ import annotations
@@ -25,7 +36,11 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,15 +53,17 @@ from tagger import weighting
 from tagger.callbacks import Throughput
 from tagger.data.datasets import generate_synthetic
 from tagger.data.encode import BatchPlan, encode, make_dataset
-from tagger.data.readers import read_conll
+from tagger.data.readers import Corpus, read_conll
 from tagger.data.vocab import Vocabularies
 from tagger.losses import TokenLoss
 from tagger.model import CharEncoder, build_tagger
 from tagger.options import PREDICT_BATCH_SIZE
 from tagger.scoring import predict_probabilities
 
-WNUT = Path(__file__).resolve().parents[2] / "shared" / "data" / "wnut17" / "train.conll"
+ROOT = Path(__file__).resolve().parents[1]
+WNUT = ROOT.parent / "shared" / "data" / "wnut17" / "train.conll"
 MAX_CHARS = 30
+LONG_SENTENCE = 5000
 
 
 def reset_peak_rss() -> None:
@@ -88,10 +105,10 @@ def run(name: str, corpus, pipeline: str, *, epochs: int, batch_size: int) -> di
     """Train `pipeline` ("tagger" or "naive") on `corpus` and time its training and prediction."""
     vocab = Vocabularies.build(corpus.tokens, corpus.tags)
     data = encode(corpus, vocab, max_chars=MAX_CHARS, name=name)
-    counts = weighting.label_counts(data.labels, data.mask, len(vocab.labels))
-    weights = weighting.temporal_sample_weights(
-        data.labels, data.mask, weighting.class_weights(counts, vocab.labels.items, "inverse_sqrt"))
-    tokens = int(data.mask.sum())
+    counts = weighting.label_counts(data.labels, len(vocab.labels))
+    weights = weighting.token_sample_weights(data.labels, weighting.class_weights(counts, vocab.labels.items,
+                                                                                  "inverse_sqrt"))
+    tokens = data.num_tokens
     gc.collect()
     reset_peak_rss()
     model = fresh_model(vocab, counts, naive=pipeline == "naive")
@@ -102,8 +119,8 @@ def run(name: str, corpus, pipeline: str, *, epochs: int, batch_size: int) -> di
                   callbacks=[throughput], verbose=0, shuffle=False)
         predict = lambda: predict_probabilities(model, data, batch_size=PREDICT_BATCH_SIZE)  # noqa: E731
     else:
-        x = {"words": data.words, "chars": data.chars}
-        model.fit(x, data.labels, sample_weight=weights, batch_size=batch_size, epochs=1 + epochs,
+        x, y, padded_weights = data.padded(np.arange(len(data)), weights)  # the whole corpus padded to its longest
+        model.fit(x, y, sample_weight=padded_weights, batch_size=batch_size, epochs=1 + epochs,
                   callbacks=[throughput], verbose=0, shuffle=True)
         predict = lambda: model.predict(x, batch_size=PREDICT_BATCH_SIZE, verbose=0)  # noqa: E731
     train_tok_s = float(np.mean(model.history.history["train_tokens_per_s"][1:]))
@@ -114,9 +131,79 @@ def run(name: str, corpus, pipeline: str, *, epochs: int, batch_size: int) -> di
     print(f"  {name:<14} {pipeline:<7} train {train_tok_s:>9,.0f} tok/s ({tokens / train_tok_s:6.1f} s/epoch)"
           f"  predict {predict_tok_s:>9,.0f} tok/s  peak RSS {peak_rss_mb():,.0f} MB", flush=True)
     return {"workload": name, "pipeline": pipeline, "sentences": len(corpus), "tokens": tokens,
-            "padded_to": f"{data.words.shape[1]}x{data.chars.shape[2]}" if pipeline == "naive" else "batch",
+            "padded_to": f"{x['chars'].shape[1]}x{x['chars'].shape[2]}" if pipeline == "naive" else "batch",
             "train_tok_s": train_tok_s, "epoch_s": tokens / train_tok_s, "predict_tok_s": predict_tok_s,
             "peak_rss_mb": peak_rss_mb()}
+
+
+def long_sentence(corpus: Corpus, length: int) -> tuple[list[str], list[str]]:
+    """The first `length` tokens of `corpus` and their tags (read again from the start if it has fewer), as
+    one sentence: what a missing blank line between documents makes.
+
+    >>> long_sentence(Corpus([["a", "b"], ["c"]], [["O", "X"], ["O"]]), 5)
+    (['a', 'b', 'c', 'a', 'b'], ['O', 'X', 'O', 'O', 'X'])
+    """
+    tokens, tags = [w for s in corpus.tokens for w in s], [t for s in corpus.tags for t in s]
+    return [tokens[i % len(tokens)] for i in range(length)], [tags[i % len(tags)] for i in range(length)]
+
+
+def with_sentence_appended(train: Path, directory: Path, sentence: tuple[list[str], list[str]]) -> Path:
+    """A copy of the CoNLL file `train` in `directory` with `sentence` (tokens, tags) appended, and links to
+    the dev.conll and test.conll beside `train`."""
+    copy = directory / train.name
+    copy.write_text(train.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
+                    + "".join(f"{w}\t{t}\n" for w, t in zip(*sentence)), encoding="utf-8")
+    for split in ("dev.conll", "test.conll"):
+        if (train.parent / split).is_file():
+            (directory / split).symlink_to(train.parent / split)
+    return copy
+
+
+def training_peak_mb(train: Path, run_dir: Path, overrides) -> float:
+    """Peak resident memory (MB) of `python -m tagger.train` for one epoch on `train` (with the dev.conll and
+    test.conll beside it), in its own process."""
+    splits = {"train": train, **{s: train.parent / f"{s}.conll" for s in ("dev", "test")
+                                 if (train.parent / f"{s}.conll").is_file()}}
+    command = [sys.executable, "-m", "tagger.train", "data=conll", *(f"data.{s}={p}" for s, p in splits.items()),
+               "trainer.epochs=1", "trainer.threads=1", "trainer.verbose=0", f"hydra.run.dir={run_dir}", *overrides]
+    with open(run_dir.with_suffix(".log"), "w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)  # the resource usage of this one child
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise RuntimeError(f"training failed (exit {process.returncode}): {' '.join(command)}; "
+                           f"see {run_dir.with_suffix('.log')}")
+    return usage.ru_maxrss / 1024
+
+
+def encoded_size(corpus: Corpus) -> str:
+    """The bytes of `corpus` encoded for training, against its ids alone and against the layout padded to
+    its longest sentence and word."""
+    data = encode(corpus, Vocabularies.build(corpus.tokens, corpus.tags), max_chars=MAX_CHARS)
+    ids = 4 * (data.num_tokens + len(data.char_ids))  # int32 word and character ids
+    padded = 4 * len(data) * int(data.lengths.max()) * (2 + int(np.diff(data.char_splits).max()))  # words, labels, chars
+    return (f"{data.nbytes / 2**20:,.1f} MB for {data.num_tokens:,} tokens and {len(data.char_ids):,} characters, "
+            f"{data.nbytes / ids:.2f}x their ids at 4 bytes each; padded to its longest sentence and word: "
+            f"{padded / 2**20:,.0f} MB")
+
+
+def memory(train: Path, length: int, overrides) -> None:
+    """Print the peak memory of one training epoch on `train` as given and with a `length`-token sentence."""
+    corpus = read_conll(train)
+    extra = long_sentence(corpus, length)
+    appended = Corpus(corpus.tokens + [extra[0]], corpus.tags + [extra[1]])
+    runs = {"as given": corpus, f"+ {length:,}-token sentence": appended}
+    print(f"memory: one epoch of python -m tagger.train on {' '.join([str(train), *overrides])}, as given and "
+          f"with one {length:,}-token sentence appended, each in its own process")
+    peaks = []
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [train, with_sentence_appended(train, Path(tmp), extra)]
+        for number, ((name, sentences), path) in enumerate(zip(runs.items(), files)):
+            peaks.append(round(training_peak_mb(path, Path(tmp) / f"run{number}", overrides)))
+            print(f"  {name:<28} {len(sentences):>7,} sentences {sentences.num_tokens:>9,} tokens  longest "
+                  f"{max(map(len, sentences.tokens)):>6,}  peak RSS {peaks[-1]:>7,.0f} MB", flush=True)
+    print(f"  encoded training split with the long sentence: {encoded_size(appended)}")
+    print(f"memory: peak_rss_mb={peaks[0]} long_sentence_peak_rss_mb={peaks[1]} added_mb={peaks[1] - peaks[0]}")
 
 
 def main() -> None:
@@ -128,9 +215,21 @@ def main() -> None:
     parser.add_argument("--wnut", type=Path, default=WNUT, help="WNUT-2017 train.conll (default: %(default)s)")
     parser.add_argument("--skip-wnut", action="store_true")
     parser.add_argument("--skip-naive", action="store_true", help="tagger's pipeline only (for --scale runs)")
+    parser.add_argument("--memory", type=Path, nargs="?", const=WNUT, metavar="TRAIN",
+                        help="peak memory of one training epoch on TRAIN with and without a long sentence "
+                             "(default TRAIN: %(const)s); nothing timed")
+    parser.add_argument("--long-sentence", type=int, default=LONG_SENTENCE, help="tokens of the appended sentence")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides of the --memory runs (after --)")
     args = parser.parse_args()
-    pipelines = ("tagger",) if args.skip_naive else ("tagger", "naive")
+    if args.overrides and args.memory is None:
+        parser.error(f"Hydra overrides {args.overrides} apply to --memory runs only")
     logging.basicConfig(level=logging.ERROR)
+    if args.memory is not None:
+        if not args.memory.is_file():
+            parser.error(f"--memory {args.memory}: no such file; give a CoNLL training file")
+        memory(args.memory, args.long_sentence, args.overrides)
+        return
+    pipelines = ("tagger",) if args.skip_naive else ("tagger", "naive")
     print(f"bench: {args.epochs} measured epochs after a warm-up, batch {args.batch_size}, "
           f"{keras.config.backend()} backend")
     workloads = {f"synthetic x{args.scale}": generate_synthetic(args.sentences * args.scale, seed=0)}

@@ -50,7 +50,7 @@ def main(argv: list[str]) -> None:
         predict_probabilities(checkpoint.model, dev, batch_size=cfg.trainer.eval_batch_size)  # warm-up (tracing)
         started = time.perf_counter()
         predict_probabilities(checkpoint.model, dev, batch_size=cfg.trainer.eval_batch_size)
-        predict_tok_s = dev.lengths.sum() / (time.perf_counter() - started)
+        predict_tok_s = dev.num_tokens / (time.perf_counter() - started)
     train_tok_s = history["train_tokens_per_s"].iloc[1:].mean() if len(history) > 1 else history["train_tokens_per_s"].iloc[0]
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"data={cfg.data.name} char_encoder={cfg.model.char_encoder.value} batch={cfg.trainer.batch_size} "

@@ -175,7 +175,7 @@ def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights,
     plan = BatchPlan(train.lengths, batch_size, seed=seed, bucketing=bucketing)
     dev_scores = DevScores(dev, dev_gold, labels, batch_size=eval_batch_size, multi_label=multi_label,
                            threshold=threshold)
-    callbacks = callbacks_for(plan, checkpoint, dev_scores, schedule, tokens_per_epoch=int(train.mask.sum()),
+    callbacks = callbacks_for(plan, checkpoint, dev_scores, schedule, tokens_per_epoch=train.num_tokens,
                               history_path=history_path, backup_dir=backup_dir, resumed=initial_epoch > 0,
                               multi_worker=multi_worker, tensorboard_dir=run_dir / TENSORBOARD if tensorboard else None)
     stopped_early = checkpoint.patience is not None and checkpoint.wait >= checkpoint.patience

@@ -47,7 +47,7 @@ def predict_probabilities(model: keras.Model, data: Encoded, *, batch_size: int 
         probabilities = np.asarray(predict(batch))
         for row in probabilities:
             sentence = order[position]
-            results[sentence] = row[: data.lengths[sentence]]
+            results[sentence] = row[: data.lengths[sentence]].copy()  # not a view that keeps the padded batch
             position += 1
     return results
 
@@ -195,7 +195,7 @@ def score_outputs(model: keras.Model, outputs: list[np.ndarray], data: Encoded, 
     gold, predicted = resolve_unknown_labels(gold, labels_of(paths, label_names), label_names, unknown_labels,
                                              name=name, multi_label=multi_label)
     scores = score_tags(gold, predicted, label_names, strict=strict, multi_label=multi_label)
-    scores["oov_rate"] = float((data.words[data.mask] == UNK).mean()) if data.mask.any() else 0.0
+    scores["oov_rate"] = float((data.word_ids == UNK).mean()) if data.num_tokens else 0.0
     return scores
 
 

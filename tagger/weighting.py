@@ -1,11 +1,12 @@
-"""Class weights from label counts, the (samples, seq_len) temporal sample weights built from them,
-the label priors that set the output bias, and what a run's weighting scheme makes of its
-training labels (`label_weights_for` -> `LabelWeights`).
+"""Class weights from label counts, the per-token sample weights built from them, the label priors
+that set the output bias, and what a run's weighting scheme makes of its training labels
+(`label_weights_for` -> `LabelWeights`).
 
 Pure numpy. Keras' `fit(class_weight=...)` cannot weight tags: for (samples, seq_len) labels it
 gives one weight per *sequence*. The weights here reach the loss as the `sample_weight` element
-of each batch instead, one weight per token: its label's class weight times its sentence's weight,
-and 0 on padding.
+of each batch instead, one weight per token: its label's class weight times its sentence's weight.
+They are kept flat, one per real token, like the encoded labels; `Encoded.padded` lays them out as
+(samples, seq_len) per batch, with 0 on padding.
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ from tagger.options import WEIGHTING_SCHEMES
 log = logging.getLogger(__name__)
 
 
-def label_counts(label_ids: np.ndarray, mask: np.ndarray, num_labels: int) -> np.ndarray:
-    """Tokens per label id over the real (`mask`) positions.
+def label_counts(label_ids: np.ndarray, num_labels: int) -> np.ndarray:
+    """Tokens per label id over flat label ids; negative ids (labels the vocabulary lacks) are not counted.
 
-    >>> label_counts(np.array([[0, 0, 1], [2, 0, 0]]), np.array([[1, 1, 1], [1, 1, 0]], bool), 3)
+    >>> label_counts(np.array([0, 0, 1, 2, 0, -1]), 3)
     array([3, 1, 1])
     """
-    ids = label_ids[mask]
-    return np.bincount(ids[ids >= 0], minlength=num_labels)
+    return np.bincount(label_ids[label_ids >= 0], minlength=num_labels)
 
 
 def scheme_weights(counts: np.ndarray, scheme: str, *, beta: float = 0.999, mu: float = 0.15) -> np.ndarray:
@@ -163,21 +163,19 @@ def warn_if_weights_grow_with_frequency(counts: np.ndarray, weights: np.ndarray,
     return True
 
 
-def temporal_sample_weights(
-    label_ids: np.ndarray, mask: np.ndarray, weights: np.ndarray, sentence_weights: np.ndarray | None = None
-) -> np.ndarray:
-    """(samples, seq_len) weights: class weight of each gold label x its sentence's weight, 0 on padding.
+def token_sample_weights(label_ids: np.ndarray, weights: np.ndarray,
+                         sentence_weights: np.ndarray | None = None) -> np.ndarray:
+    """Flat per-token weights: the class weight of each token's gold label (flat `label_ids`) x the
+    weight of its sentence (`sentence_weights`, one per token). A negative label id (a label the
+    model does not know) gets 0.
 
-    Positions whose label id is negative (a label the model does not know) also get 0.
-
-    >>> temporal_sample_weights(np.array([[0, 1, -1]]), np.array([[1, 1, 0]], bool),
-    ...                         np.array([0.5, 2.0]), np.array([3.0]))
-    array([[1.5, 6. , 0. ]], dtype=float32)
+    >>> token_sample_weights(np.array([0, 1, -1, 1]), np.array([0.5, 2.0]), np.array([3.0, 3.0, 3.0, 1.0]))
+    array([1.5, 6. , 0. , 2. ], dtype=float32)
     """
-    known = mask & (label_ids >= 0)
+    known = label_ids >= 0
     token_weights = np.where(known, np.asarray(weights)[np.where(known, label_ids, 0)], 0.0)
     if sentence_weights is not None:
-        token_weights = token_weights * np.asarray(sentence_weights)[:, None]
+        token_weights = token_weights * np.asarray(sentence_weights)
     return token_weights.astype(np.float32)
 
 
@@ -210,7 +208,7 @@ class LabelWeights:
     tokens: int  # real training tokens
     class_weights: np.ndarray  # per label (multi-label: weight of a positive)
     negative_weights: np.ndarray | None  # multi-label: weight of a negative, per label
-    train: np.ndarray  # (samples, seq_len) sample weights of train and dev
+    train: np.ndarray  # flat per-token sample weights of train and dev (padded per batch by `Encoded.padded`)
     dev: np.ndarray
 
     def prior_bias(self) -> np.ndarray:
@@ -235,19 +233,17 @@ def label_weights_for(labels: Sequence[str], train: Encoded, dev: Encoded, schem
                       custom: Mapping[str, float] | None = None, ignore: Sequence[str] = (), **options) -> LabelWeights:
     """Class weights of the training labels by `scheme` (`custom`, `ignore` and `options` as for
     `class_weights`), with a warning when they grow with frequency, and the sample weights of the
-    encoded `train` and `dev` sentences: for single labels the temporal weights (class weight x
-    sentence weight, 0 on padding); for multi-label tags, whose per-label weights act inside the
-    loss, the sentence weights on real tokens."""
-    tokens = int(train.mask.sum())
-    if train.labels.ndim == 3:  # multi-label: (samples, seq_len, labels) multi-hot
-        counts = train.labels[train.mask].sum(axis=0).astype(int)
+    encoded `train` and `dev` tokens, flat: for single labels class weight x sentence weight; for
+    multi-label tags, whose per-label weights act inside the loss, the sentence weights."""
+    tokens = train.num_tokens
+    if train.labels.ndim == 2:  # multi-label: (tokens, labels) multi-hot
+        counts = train.labels.sum(axis=0).astype(int)
         positive, negative = binary_class_weights(counts, tokens, scheme, custom=custom, ignore=ignore, **options)
         warn_if_weights_grow_with_frequency(counts, positive, labels)
-        sample = lambda data: (data.mask * data.sentence_weights[:, None]).astype(np.float32)  # noqa: E731
+        sample = lambda data: data.per_token(data.sentence_weights).astype(np.float32)  # noqa: E731
         return LabelWeights(tuple(labels), counts, tokens, positive, negative, sample(train), sample(dev))
-    counts = label_counts(train.labels, train.mask, len(labels))
+    counts = label_counts(train.labels, len(labels))
     weights = class_weights(counts, labels, scheme, custom=custom, ignore=ignore, **options)
     warn_if_weights_grow_with_frequency(counts, weights, labels)
-    temporal = lambda data: temporal_sample_weights(  # noqa: E731
-        data.labels, data.mask, weights, data.sentence_weights)
-    return LabelWeights(tuple(labels), counts, tokens, weights, None, temporal(train), temporal(dev))
+    sample = lambda data: token_sample_weights(data.labels, weights, data.per_token(data.sentence_weights))  # noqa: E731
+    return LabelWeights(tuple(labels), counts, tokens, weights, None, sample(train), sample(dev))

@@ -1,9 +1,12 @@
-"""Corpus -> id arrays, and id arrays -> a length-bucketed tf.data pipeline of (x, y, sample_weight)."""
+"""Corpus -> ragged id arrays (flat ids and row splits: memory in proportion to real tokens and
+characters), and id arrays -> a length-bucketed tf.data pipeline of (x, y, sample_weight) batches,
+each padded to its own longest sentence and word."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,75 +17,174 @@ from tagger.data.vocab import UNK, Vocabularies
 log = logging.getLogger(__name__)
 
 PAD_LABEL = -1  # label id on padding (and on gold labels the model cannot know); weight 0 there
+# Batches cut from a sentence order (prediction, validation) hold at most batch_size x this many padded
+# positions, so that one very long sentence does not pad a whole batch of hundreds of sentences to its length
+PADDED_POSITIONS_PER_SENTENCE = 64
+
+
+def row_splits(lengths: np.ndarray) -> np.ndarray:
+    """Offsets of rows of `lengths` entries laid end to end: int32 while they fit, int64 beyond.
+
+    >>> row_splits(np.array([2, 0, 3]))
+    array([0, 2, 2, 5], dtype=int32)
+    """
+    splits = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+    return splits.astype(np.int32) if splits[-1] < 2**31 else splits
 
 
 @dataclass
 class Encoded:
-    """A corpus as arrays padded to its longest (kept) sentence and word."""
+    """A corpus as flat id arrays with row splits: sentence i is tokens token_splits[i] to
+    token_splits[i + 1] of `word_ids` and `labels`, and token k is characters char_splits[k] to
+    char_splits[k + 1] of `char_ids`. Memory follows the real tokens and characters; batches are padded
+    when they are built (`batch_padder`)."""
 
-    words: np.ndarray  # (samples, seq_len) int32, 0 on padding
-    chars: np.ndarray  # (samples, seq_len, max_chars) int32, 0 on padding
-    labels: np.ndarray  # (samples, seq_len) int32, PAD_LABEL on padding; multi-label: (samples, seq_len, labels)
-    # float32 multi-hot, PAD_LABEL on padding
-    lengths: np.ndarray  # (samples,) int32: tokens kept per sentence
+    word_ids: np.ndarray  # (tokens,) int32
+    char_ids: np.ndarray  # (characters,) int32, never 0 (PAD)
+    labels: np.ndarray  # (tokens,) int32, PAD_LABEL for a gold label the vocabulary lacks; multi-label:
+    # (tokens, labels) float32 multi-hot
+    token_splits: np.ndarray  # (samples + 1,) int32 (int64 past 2^31 tokens), as `row_splits` gives
+    char_splits: np.ndarray  # (tokens + 1,) int32 (int64 past 2^31 characters)
     sentence_weights: np.ndarray  # (samples,) float32
+    lengths: np.ndarray = field(init=False)  # (samples,) int32: tokens kept per sentence
+
+    def __post_init__(self):
+        self.lengths = np.diff(self.token_splits).astype(np.int32)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
 
     @property
-    def mask(self) -> np.ndarray:
-        """(samples, seq_len) bool: True on real tokens."""
-        return np.arange(self.words.shape[1])[None, :] < self.lengths[:, None]
+    def num_tokens(self) -> int:
+        return len(self.word_ids)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the arrays."""
+        return sum(a.nbytes for a in (self.word_ids, self.char_ids, self.labels, self.token_splits,
+                                      self.char_splits, self.sentence_weights, self.lengths))
+
+    def per_token(self, values: np.ndarray) -> np.ndarray:
+        """One value per sentence -> the sentence's value at each of its tokens (flat)."""
+        return np.repeat(values, self.lengths, axis=0)
+
+    def per_sentence(self, values: np.ndarray) -> list[np.ndarray]:
+        """A flat per-token array (labels, weights, outputs) -> one view per sentence."""
+        return np.split(values, self.token_splits[1:-1])
+
+    def padded(self, index, sample_weights: np.ndarray | None = None):
+        """Sentences `index` as one batch padded as `batch_padder` pads it, in numpy arrays:
+        `({"words": (b, t), "chars": (b, t, c)}, labels, weights)`, weights None without `sample_weights`."""
+        import tensorflow as tf
+
+        features, labels, weights = batch_padder(self, sample_weights)(tf.constant(index, tf.int64))
+        return ({name: tensor.numpy() for name, tensor in features.items()}, labels.numpy(),
+                None if weights is None else weights.numpy())
+
+
+def batch_padder(data: Encoded, sample_weights: np.ndarray | None = None):
+    """The one home of padding: a TensorFlow function of sentence indices (b,) -> the batch
+    `({"words": (b, t), "chars": (b, t, c)}, labels, weights)`, padded to its own longest sentence (t)
+    and word (c).
+
+    Word and character ids are 0 on padding, labels (b, t) (multi-label: (b, t, labels)) PAD_LABEL,
+    and the weights (b, t), from the flat per-token `sample_weights`, 0 (None without them). Every
+    word gets at least one character position (c >= 1).
+    """
+    import tensorflow as tf
+
+    word_ids, char_ids, labels, token_splits, char_splits = (tf.constant(a) for a in (
+        data.word_ids, data.char_ids, data.labels, data.token_splits, data.char_splits))
+    weights = None if sample_weights is None else tf.constant(sample_weights, tf.float32)
+
+    def pad(index):
+        tokens = tf.ragged.range(tf.gather(token_splits, index), tf.gather(token_splits, index + 1))  # (b, None)
+        flat = tokens.flat_values  # positions in the flat token arrays
+        chars = tf.ragged.range(tf.gather(char_splits, flat), tf.gather(char_splits, flat + 1))  # (tokens, None)
+        batch_chars = tokens.with_flat_values(tf.gather(char_ids, chars)).to_tensor()
+        batch_chars = tf.pad(batch_chars, [[0, 0], [0, 0], [0, tf.maximum(1 - tf.shape(batch_chars)[2], 0)]])
+        features = {"words": tf.gather(word_ids, tokens).to_tensor(), "chars": batch_chars}
+        batch_labels = tf.gather(labels, tokens).to_tensor(tf.constant(PAD_LABEL, labels.dtype))
+        return features, batch_labels, None if weights is None else tf.gather(weights, tokens).to_tensor()
+
+    return pad
 
 
 def encode(corpus: Corpus, vocab: Vocabularies, *, max_len: int | None = None, max_chars: int | None = None,
            name: str = "corpus") -> Encoded:
-    """Turn `corpus` into id arrays.
+    """Turn `corpus` into ragged id arrays.
 
     Sentences longer than `max_len` tokens and words longer than `max_chars` characters are cut,
     with one warning that counts them. Gold labels missing from `vocab` get `PAD_LABEL` (no loss,
-    no weight) and one warning with their counts.
+    no weight; multi-label: the label is left out of the token's set) and one warning with their counts.
     """
-    lengths = np.array([len(s) for s in corpus.tokens], dtype=np.int32)
-    seq_len = int(lengths.max(initial=1)) if max_len is None else min(max_len, int(lengths.max(initial=1)))
-    word_lengths = [len(w) for s in corpus.tokens for w in s[:seq_len]]
-    longest_word = max(word_lengths, default=1)
-    char_len = longest_word if max_chars is None else min(max_chars, longest_word)
-
-    long_sentences = lengths > seq_len
+    lengths = np.array([len(s) for s in corpus.tokens], dtype=np.int64)
+    kept = lengths if max_len is None else np.minimum(lengths, max_len)
+    long_sentences = lengths > kept
     if long_sentences.any():
         log.warning("%s: %d of %d sentences are longer than max_len=%d; %d tokens cut",
-                    name, long_sentences.sum(), len(lengths), seq_len, (lengths - seq_len)[long_sentences].sum())
-    long_words = sum(length > char_len for length in word_lengths)
-    if long_words:
-        log.warning("%s: %d of %d words are longer than max_chars=%d and were cut",
-                    name, long_words, len(word_lengths), char_len)
-
-    n = len(corpus)
-    words = np.zeros((n, seq_len), np.int32)
-    chars = np.zeros((n, seq_len, char_len), np.int32)
+                    name, long_sentences.sum(), len(lengths), max_len, (lengths - kept).sum())
+    token_splits = row_splits(kept)
+    num_tokens = int(token_splits[-1])
+    word_ids, char_ids, word_lengths = array("i"), array("i"), np.zeros(num_tokens, np.int64)
     if vocab.multi_label:
-        labels = np.full((n, seq_len, len(vocab.labels)), PAD_LABEL, np.float32)
+        labels = np.zeros((num_tokens, len(vocab.labels)), np.float32)
     else:
-        labels = np.full((n, seq_len), PAD_LABEL, np.int32)
+        labels = np.full(num_tokens, PAD_LABEL, np.int32)
     unknown_labels: dict[str, int] = {}
-    for i, (sentence, tags) in enumerate(zip(corpus.tokens, corpus.tags)):
-        for j, (word, tag) in enumerate(zip(sentence[:seq_len], tags[:seq_len])):
-            words[i, j] = vocab.word_id(word)
-            chars[i, j, : min(len(word), char_len)] = [vocab.chars.index(c) for c in word[:char_len]]
+    long_words = 0
+    token = 0
+    for sentence, tags, n in zip(corpus.tokens, corpus.tags, kept):
+        for word, tag in zip(sentence[:n], tags[:n]):
+            word_ids.append(vocab.word_id(word))
+            long_words += max_chars is not None and len(word) > max_chars
+            spelling = word[:max_chars]
+            char_ids.extend(vocab.chars.index(c) for c in spelling)
+            word_lengths[token] = len(spelling)
             if vocab.multi_label:
-                labels[i, j] = 0.0
                 for label in label_set(tag):
                     if label in vocab.labels:
-                        labels[i, j, vocab.labels.index(label)] = 1.0
+                        labels[token, vocab.labels.index(label)] = 1.0
                     else:
                         unknown_labels[label] = unknown_labels.get(label, 0) + 1
             elif tag in vocab.labels:
-                labels[i, j] = vocab.labels.index(tag)
+                labels[token] = vocab.labels.index(tag)
             else:
                 unknown_labels[tag] = unknown_labels.get(tag, 0) + 1
+            token += 1
+    if long_words:
+        log.warning("%s: %d of %d words are longer than max_chars=%d and were cut", name, long_words, num_tokens,
+                    max_chars)
     if unknown_labels:
         log.warning("%s: labels absent from training can never be predicted (tokens: %s)", name, unknown_labels)
-    return Encoded(words, chars, labels, np.minimum(lengths, seq_len),
+    return Encoded(np.frombuffer(word_ids, np.int32).copy(), np.frombuffer(char_ids, np.int32).copy(), labels,
+                   token_splits, row_splits(word_lengths),
                    np.asarray(corpus.weights, dtype=np.float32))
+
+
+def ordered_batches(order, lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """`order` cut into consecutive batches of at most `batch_size` sentences, each padded to no more than
+    batch_size x PADDED_POSITIONS_PER_SENTENCE positions (sentences x its longest), save a sentence that
+    alone is longer: one very long sentence then shares its batch with few others.
+
+    >>> [b.tolist() for b in ordered_batches([0, 1, 2, 3], np.array([5, 60, 200, 70]), 2)]
+    [[0, 1], [2], [3]]
+    """
+    order = np.asarray(order, dtype=np.int64)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if not len(order):
+        return []
+    budget = batch_size * PADDED_POSITIONS_PER_SENTENCE
+    if lengths[order].max(initial=0) <= PADDED_POSITIONS_PER_SENTENCE:  # no batch can exceed the budget
+        return np.split(order, range(batch_size, len(order), batch_size))
+    batches, start, longest = [], 0, 0
+    for end, length in enumerate(lengths[order].tolist()):
+        longest = max(longest, length)
+        if end > start and (end - start == batch_size or (end - start + 1) * longest > budget):
+            batches.append(order[start:end])  # full, or too padded with sentence `end`: it opens the next batch
+            start, longest = end, length
+    return batches + [order[start:]]
 
 
 class BatchPlan:
@@ -142,7 +244,7 @@ class WordNoise:
                       word_dropout: float = 0.0) -> WordNoise | None:
         """The noise for training on `data`, or None when both probabilities are 0.
 
-        >>> data = Encoded(np.array([[2, 3, 2, 0]]), None, None, np.array([3]), None)
+        >>> data = Encoded(np.array([2, 3, 2]), None, None, np.array([0, 3]), None, None)
         >>> WordNoise.from_training(data, 5, singleton_unk=0.5).singletons.tolist()
         [False, False, False, True, False]
         """
@@ -151,7 +253,7 @@ class WordNoise:
                 raise ValueError(f"{name} is a probability between 0 and 1, got {p}")
         if not singleton_unk and not word_dropout:
             return None
-        counts = np.bincount(data.words[data.mask], minlength=vocabulary_size)
+        counts = np.bincount(data.word_ids, minlength=vocabulary_size)
         singletons = counts == 1
         singletons[:UNK + 1] = False
         return cls(singletons, singleton_unk, word_dropout)
@@ -167,39 +269,33 @@ class WordNoise:
 
 def make_dataset(data: Encoded, sample_weights: np.ndarray | None = None, *, batch_size: int,
                  plan: BatchPlan | None = None, order=None, noise: WordNoise | None = None):
-    """A tf.data pipeline of `({"words", "chars"}, labels, sample_weights)` batches.
+    """A tf.data pipeline of `({"words", "chars"}, labels, sample_weights)` batches, padded by `batch_padder`.
 
     Each batch is padded to its own longest sentence and word. Batches follow `plan` (training),
-    or else `order` (default: corpus order) cut into runs of `batch_size`. Without
-    `sample_weights` the elements are the features alone (for prediction). `noise` (with a `plan`)
-    reads training words as UNK at random, drawn anew for every batch of every epoch from the
-    plan's per-batch seeds.
+    or else `order` (default: corpus order) cut by `ordered_batches`. `sample_weights` are flat, one
+    per token; without them the elements are the features alone (for prediction). `noise` (with a
+    `plan`) reads training words as UNK at random, drawn anew for every batch of every epoch from
+    the plan's per-batch seeds.
     """
     import tensorflow as tf
 
     if plan is None:
-        index = np.arange(len(data.lengths)) if order is None else np.asarray(order)
-        batches = tf.data.Dataset.from_tensor_slices(index).batch(batch_size)
+        index = np.arange(len(data)) if order is None else np.asarray(order, np.int64)
+        sizes = [len(batch) for batch in ordered_batches(index, data.lengths, batch_size)]  # consecutive runs of index
+        batches = tf.data.Dataset.from_tensor_slices(tf.RaggedTensor.from_row_lengths(index, np.array(sizes, np.int64)))
         batches = batches.map(lambda index: (index, tf.zeros([2], tf.int64)))
     else:
         signature = (tf.TensorSpec([None], tf.int64), tf.TensorSpec([2], tf.int64))
         batches = tf.data.Dataset.from_generator(plan.seeded, output_signature=signature).apply(
             tf.data.experimental.assert_cardinality(len(plan)))  # a known length: Keras counts steps from epoch 1
-    words, chars, lengths = tf.constant(data.words), tf.constant(data.chars), tf.constant(data.lengths)
-    if sample_weights is not None:  # training and validation; prediction needs the features alone
-        labels, weights = tf.constant(data.labels), tf.constant(sample_weights, tf.float32)
+    pad = batch_padder(data, sample_weights)
 
     def gather(index, seed):
-        seq_len = tf.reduce_max(tf.gather(lengths, index))
-        batch_chars = tf.gather(chars, index)[:, :seq_len]
-        word_len = tf.maximum(tf.reduce_max(tf.math.count_nonzero(batch_chars, axis=-1, dtype=tf.int32)), 1)
-        batch_words = tf.gather(words, index)[:, :seq_len]
+        features, labels, weights = pad(index)
         if noise is not None:
-            draw = tf.random.stateless_uniform(tf.shape(batch_words), seed=seed)
-            batch_words = tf.where(draw < noise.unknown_probability(batch_words), UNK, batch_words)
-        features = {"words": batch_words, "chars": batch_chars[:, :, :word_len]}
-        if sample_weights is None:
-            return features
-        return features, tf.gather(labels, index)[:, :seq_len], tf.gather(weights, index)[:, :seq_len]
+            words = features["words"]
+            draw = tf.random.stateless_uniform(tf.shape(words), seed=seed)
+            features = {**features, "words": tf.where(draw < noise.unknown_probability(words), UNK, words)}
+        return features if sample_weights is None else (features, labels, weights)
 
     return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -80,12 +80,11 @@ def test_validation_loss_is_the_weighted_token_mean(tiny_run):
                  max_chars=cfg.data.max_chars)
     class_weight = np.array([metrics["train_labels"][label]["class_weight"] for label in vocab.labels.items])
     total = 0.0
-    for probabilities, labels, n in zip(predict_probabilities(model, dev), dev.labels, dev.lengths):
-        gold = labels[:n]
-        total += np.sum(class_weight[gold] * -np.log(probabilities[np.arange(n), gold]))
+    for probabilities, gold in zip(predict_probabilities(model, dev), dev.per_sentence(dev.labels)):
+        total += np.sum(class_weight[gold] * -np.log(probabilities[np.arange(len(gold)), gold]))
     history = pd.read_csv(output_dir / "history.csv")
     val_loss = history["val_loss"].iloc[metrics["run"]["best_epoch"] - 1]
-    assert val_loss == pytest.approx(total / dev.lengths.sum(), rel=1e-4)
+    assert val_loss == pytest.approx(total / dev.num_tokens, rel=1e-4)
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(compose, tmp_path):

@@ -24,7 +24,7 @@ def test_imbalance_and_balanced_weights():
     corpus = read_conll(WNUT / "train.conll")
     vocab = Vocabularies.build(corpus.tokens, corpus.tags)
     data = encode(corpus, vocab)
-    counts = weighting.label_counts(data.labels, data.mask, len(vocab.labels))
+    counts = weighting.label_counts(data.labels, len(vocab.labels))
     labels = list(vocab.labels.items)
     assert counts[labels.index("I-corporation")] == 46
     assert counts[labels.index("O")] / counts.sum() > 0.9

@@ -83,17 +83,21 @@ def test_keras_loss_is_the_same_for_a_batch_padded_to_10_and_to_50():
     data = encode(corpus, vocab)
     model = build_tagger(len(vocab.words), len(vocab.chars), 3, **TINY)
     model.compile(loss=TokenLoss())
-    weights = np.where(data.mask, np.array([1.0, 3.0, 0.5])[np.maximum(data.labels, 0)], 0.0)
+    weights = np.array([1.0, 3.0, 0.5])[data.labels]  # flat, one per token
+    x, y, padded_weights = data.padded(np.arange(len(data)), weights)
+    assert y.shape == (3, 5)
 
     def loss_padded_to(seq_len):
-        pad = seq_len - data.words.shape[1]
-        x = {"words": np.pad(data.words, ((0, 0), (0, pad))), "chars": np.pad(data.chars, ((0, 0), (0, pad), (0, 0)))}
-        y = np.pad(data.labels, ((0, 0), (0, pad)), constant_values=PAD_LABEL)
-        return model.evaluate(x, y, sample_weight=np.pad(weights, ((0, 0), (0, pad))), batch_size=8, verbose=0)
+        pad = seq_len - y.shape[1]
+        padded_x = {"words": np.pad(x["words"], ((0, 0), (0, pad))),
+                    "chars": np.pad(x["chars"], ((0, 0), (0, pad), (0, 0)))}
+        padded_y = np.pad(y, ((0, 0), (0, pad)), constant_values=PAD_LABEL)
+        return model.evaluate(padded_x, padded_y, sample_weight=np.pad(padded_weights, ((0, 0), (0, pad))),
+                              batch_size=8, verbose=0)
 
     probabilities = predict_probabilities(model, data)
-    by_hand = sum(-np.log(p[np.arange(n), data.labels[i, :n]]) @ weights[i, :n]
-                  for i, (p, n) in enumerate(zip(probabilities, data.lengths))) / data.lengths.sum()
+    by_hand = sum(-np.log(p[np.arange(len(gold)), gold]) @ w for p, gold, w in zip(
+        probabilities, data.per_sentence(data.labels), data.per_sentence(weights))) / data.num_tokens
     assert loss_padded_to(10) == pytest.approx(loss_padded_to(50), rel=1e-5)
     assert loss_padded_to(10) == pytest.approx(by_hand, rel=1e-4)
 
@@ -105,7 +109,7 @@ def test_predict_probabilities_returns_every_sentence_in_corpus_order():
     model = build_tagger(len(vocab.words), len(vocab.chars), 3, **TINY)
     probabilities = predict_probabilities(model, data, batch_size=2)
     assert [p.shape for p in probabilities] == [(3, 3), (2, 3), (5, 3)]
-    whole = np.asarray(model({"words": data.words, "chars": data.chars}, training=False))
+    whole = np.asarray(model(data.padded(np.arange(len(data)))[0], training=False))
     for i, p in enumerate(probabilities):
         np.testing.assert_allclose(p, whole[i, : data.lengths[i]], atol=1e-5)
     assert len(list(make_dataset(data, batch_size=2))) == 2

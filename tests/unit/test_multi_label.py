@@ -37,9 +37,11 @@ def test_vocabulary_and_multi_hot_encoding():
     vocab = Vocabularies.build(corpus.tokens, corpus.tags, multi_label=True)
     assert vocab.labels.items == ("ORG", "PER") and vocab.multi_label
     data = encode(Corpus([["a", "b"], ["c"]], [["PER|ORG", "O"], ["NEW|ORG"]]), vocab)
-    assert data.labels.shape == (2, 2, 2)
-    np.testing.assert_array_equal(data.labels[0], [[1, 1], [0, 0]])
-    np.testing.assert_array_equal(data.labels[1], [[1, 0], [PAD_LABEL, PAD_LABEL]])  # NEW is unknown
+    np.testing.assert_array_equal(data.labels, [[1, 1], [0, 0], [1, 0]])  # one multi-hot row per token; NEW is unknown
+    _, labels, _ = data.padded([0, 1])
+    assert labels.shape == (2, 2, 2) and labels.dtype == np.float32
+    np.testing.assert_array_equal(labels[0], [[1, 1], [0, 0]])
+    np.testing.assert_array_equal(labels[1], [[1, 0], [PAD_LABEL, PAD_LABEL]])
 
 
 def test_multi_label_scores_against_sklearn():

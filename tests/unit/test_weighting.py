@@ -7,12 +7,16 @@ import numpy as np
 import pytest
 from sklearn.utils.class_weight import compute_class_weight
 
+from tagger.data.encode import encode
+from tagger.data.readers import Corpus
+from tagger.data.vocab import Vocabularies
 from tagger.weighting import (
     class_weights,
     label_counts,
+    label_weights_for,
     prior_log_frequencies,
     scheme_weights,
-    temporal_sample_weights,
+    token_sample_weights,
     warn_if_weights_grow_with_frequency,
 )
 
@@ -110,24 +114,31 @@ def test_guard_is_quiet_for_every_scheme(scheme, caplog):
     assert caplog.text == ""
 
 
-def test_label_counts_skip_padding_and_unknown_labels():
-    ids = np.array([[0, 2, 1, -1], [0, 0, -1, -1]])
-    mask = np.array([[1, 1, 1, 0], [1, 1, 1, 0]], bool)  # the -1 at [1, 2] is a real token of an unknown label
-    assert label_counts(ids, mask, 4).tolist() == [3, 1, 1, 0]
+def test_label_counts_skip_unknown_labels():
+    ids = np.array([0, 2, 1, 0, 0, -1])  # two sentences, flat; the -1 is a real token of an unknown label
+    assert label_counts(ids, 4).tolist() == [3, 1, 1, 0]
 
 
-def test_temporal_weights_multiply_class_and_sentence_weights_and_zero_padding():
-    ids = np.array([[0, 1, 2, -1, -1], [2, 2, -1, -1, -1]])
-    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0]], bool)
-    weights = temporal_sample_weights(ids, mask, np.array([0.5, 2.0, 8.0]), np.array([1.0, 0.25]))
-    assert weights.shape == (2, 5) and weights.dtype == np.float32
-    np.testing.assert_array_equal(weights, [[0.5, 2.0, 8.0, 0, 0], [2.0, 2.0, 0, 0, 0]])
-    assert (weights[~mask] == 0).all()
+def test_token_weights_multiply_class_and_sentence_weights():
+    ids = np.array([0, 1, 2, 2, 2])  # sentences of 3 and 2 tokens, flat
+    weights = token_sample_weights(ids, np.array([0.5, 2.0, 8.0]), np.array([1.0, 1.0, 1.0, 0.25, 0.25]))
+    assert weights.dtype == np.float32
+    np.testing.assert_array_equal(weights, [0.5, 2.0, 8.0, 2.0, 2.0])
 
 
-def test_temporal_weights_without_sentence_weights():
-    ids, mask = np.array([[1, 0]]), np.array([[1, 1]], bool)
-    np.testing.assert_array_equal(temporal_sample_weights(ids, mask, np.array([3.0, 5.0])), [[5.0, 3.0]])
+def test_token_weights_without_sentence_weights_and_with_unknown_labels():
+    np.testing.assert_array_equal(token_sample_weights(np.array([1, 0, -1]), np.array([3.0, 5.0])), [5.0, 3.0, 0.0])
+
+
+def test_label_weights_for_gives_flat_weights_per_real_token():
+    train = Corpus([["a", "b", "c"], ["d"]], [["O", "X", "O"], ["O"]], [1.0, 0.5])
+    dev = Corpus([["a", "zz"]], [["X", "NEW"]])
+    vocab = Vocabularies.build(train.tokens, train.tags)
+    weights = label_weights_for(list(vocab.labels.items), encode(train, vocab), encode(dev, vocab), "balanced")
+    assert weights.tokens == 4 and weights.counts.tolist() == [3, 1]
+    np.testing.assert_allclose(weights.class_weights, [4 / 6, 2.0])  # N / (K n_c), mean token weight 1
+    np.testing.assert_allclose(weights.train, [4 / 6, 2.0, 4 / 6, 2 / 6], rtol=1e-6)  # x the sentence's weight
+    np.testing.assert_allclose(weights.dev, [2.0, 0.0])  # the unknown label weighs 0
 
 
 def test_prior_log_frequencies():
