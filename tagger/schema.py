@@ -42,7 +42,7 @@ class DataConfig:
     name: str = MISSING
     lowercase: bool = False  # lowercase words for the word vocabulary (characters keep their case)
     min_freq: int = 1  # words seen fewer times in train map to UNK
-    max_len: Optional[int] = None  # cut training sentences longer than this (with a warning); null: keep all
+    max_len: Optional[int] = 128  # split training sentences longer than this into pieces (with a warning); null: never
     max_chars: Optional[int] = 30  # cut words longer than this for the character encoder (with a warning)
     multi_label: bool = False  # tags are label sets joined by | (O: none); sigmoid output, weighted BCE
     digits_to_zero: bool = True  # read every digit as 0 for the word vocabulary (characters keep them)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import hydra
@@ -17,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from tagger.checkpoint import ModelInfo, save_adjustment, save_record
 from tagger.cli import CONFIG_DIR, run_or_explain
-from tagger.data.datasets import Splits, load_splits
+from tagger.data.datasets import Splits, load_splits, split_long_sentences
 from tagger.data.encode import encode
 from tagger.data.tags import span_scheme
 from tagger.data.vocab import Vocabularies
@@ -44,6 +45,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     # Data, and the options checked against its labels
     data_options = loader_options(data)
     splits = load_splits(**data_options)
+    splits = replace(splits, train=split_long_sentences(splits.train, data.max_len))
     vectors = pretrained_vectors(m.pretrained_embeddings, [splits.train, splits.dev, splits.test])
     extra_words = words_with_vectors([splits.dev, splits.test], vectors)  # held-out words with a pretrained vector
     vocab = Vocabularies.build(splits.train.tokens, splits.train.tags, min_freq=data.min_freq, lowercase=data.lowercase,
@@ -54,7 +56,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
                            crf_constraints=m.crf_constraints, loss=cfg.loss.name.value, logit_adjustment=t.logit_adjustment)
     info = ModelInfo(MULTI_LABEL_HEAD if vocab.multi_label else recipe.head, m.threshold, data.max_chars,
                      span_scheme(labels))
-    train_data = encode(splits.train, vocab, max_len=data.max_len, max_chars=info.max_chars, name="train")
+    train_data = encode(splits.train, vocab, max_chars=info.max_chars, name="train")
     dev_data = encode(splits.dev, vocab, max_chars=info.max_chars, name="dev")
 
     # Weights and model

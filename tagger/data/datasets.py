@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from tagger.data.readers import Corpus, read_conll, read_corpus
+from tagger.data.tags import span_parts
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,50 @@ class Splits:
     train: Corpus
     dev: Corpus
     test: Corpus | None
+
+
+def split_long_sentences(corpus: Corpus, max_len: int | None, *, name: str = "train") -> Corpus:
+    """`corpus` with every sentence longer than `max_len` tokens split into consecutive pieces of at
+    most `max_len` tokens, each piece starting, where the sentence allows, at a token that does not
+    continue a span (not at an `I-` or `E-` tag); one warning counts them. Nothing is dropped. A
+    missing blank line between two documents makes one very long "sentence", and training on it
+    whole costs memory in proportion to its length in every layer of its batch.
+
+    >>> corpus = Corpus([list("abcdefg"), ["h"]], [["O", "B-X", "I-X", "O", "B-X", "I-X", "I-X"], ["O"]], [2.0, 1.0])
+    >>> pieces = split_long_sentences(corpus, 3)
+    >>> pieces.tags, pieces.weights
+    ([['O', 'B-X', 'I-X'], ['O'], ['B-X', 'I-X', 'I-X'], ['O']], [2.0, 2.0, 2.0, 1.0])
+    """
+    if max_len is None or all(len(sentence) <= max_len for sentence in corpus.tokens):
+        return corpus
+    if max_len < 1:
+        raise ValueError(f"data.max_len must be at least 1 token (or null: never split), got {max_len}")
+    tokens, tags, weights, long_sentences = [], [], [], 0
+    for words, labels, weight in zip(corpus.tokens, corpus.tags, corpus.weights):
+        starts = piece_starts(labels, max_len)
+        long_sentences += len(starts) > 1
+        for start, end in zip(starts, [*starts[1:], len(words)]):
+            tokens.append(words[start:end])
+            tags.append(labels[start:end])
+            weights.append(weight)
+    log.warning("%s: %d of %d sentences are longer than data.max_len=%d tokens and were split into pieces "
+                "(%d sentences now; no token dropped)", name, long_sentences, len(corpus), max_len, len(tokens))
+    return Corpus(tokens, tags, weights)
+
+
+def piece_starts(tags: list[str], max_len: int) -> list[int]:
+    """Where the pieces of a sentence with `tags` start when none may exceed `max_len` tokens: as
+    late as possible, but not inside a span when a piece can end before it.
+
+    >>> piece_starts(["O", "B-X", "I-X", "I-X", "O"], 2), piece_starts(["B-X"] + ["I-X"] * 4, 2)
+    ([0, 1, 3], [0, 2, 4])
+    """
+    starts = [0]
+    while len(tags) - starts[-1] > max_len:
+        end = starts[-1] + max_len
+        free = [j for j in range(end, starts[-1], -1) if span_parts(tags[j])[0] not in ("I", "E")]
+        starts.append(free[0] if free else end)
+    return starts
 
 
 def split_by_order(corpus: Corpus, fractions=(0.8, 0.1, 0.1)) -> Splits:

@@ -46,7 +46,7 @@ class Encoded:
     token_splits: np.ndarray  # (samples + 1,) int32 (int64 past 2^31 tokens), as `row_splits` gives
     char_splits: np.ndarray  # (tokens + 1,) int32 (int64 past 2^31 characters)
     sentence_weights: np.ndarray  # (samples,) float32
-    lengths: np.ndarray = field(init=False)  # (samples,) int32: tokens kept per sentence
+    lengths: np.ndarray = field(init=False)  # (samples,) int32: tokens per sentence
 
     def __post_init__(self):
         self.lengths = np.diff(self.token_splits).astype(np.int32)
@@ -97,34 +97,40 @@ def batch_padder(data: Encoded, sample_weights: np.ndarray | None = None):
         data.word_ids, data.char_ids, data.labels, data.token_splits, data.char_splits))
     weights = None if sample_weights is None else tf.constant(sample_weights, tf.float32)
 
+    def spans(splits, rows, flat_size):
+        """Dense (rows, longest) positions into a flat array, of the rows `rows` of `splits`, and
+        their mask (False on padding; positions there are clipped into range)."""
+        starts, ends = tf.gather(splits, rows), tf.gather(splits, rows + 1)
+        offsets = tf.range(tf.reduce_max(tf.concat([ends - starts, [0]], 0)), dtype=splits.dtype)
+        mask = offsets[None, :] < (ends - starts)[:, None]
+        return tf.minimum(starts[:, None] + offsets[None, :], tf.cast(tf.maximum(flat_size - 1, 0), splits.dtype)), mask
+
     def pad(index):
-        tokens = tf.ragged.range(tf.gather(token_splits, index), tf.gather(token_splits, index + 1))  # (b, None)
-        flat = tokens.flat_values  # positions in the flat token arrays
-        chars = tf.ragged.range(tf.gather(char_splits, flat), tf.gather(char_splits, flat + 1))  # (tokens, None)
-        batch_chars = tokens.with_flat_values(tf.gather(char_ids, chars)).to_tensor()
-        batch_chars = tf.pad(batch_chars, [[0, 0], [0, 0], [0, tf.maximum(1 - tf.shape(batch_chars)[2], 0)]])
-        features = {"words": tf.gather(word_ids, tokens).to_tensor(), "chars": batch_chars}
-        batch_labels = tf.gather(labels, tokens).to_tensor(tf.constant(PAD_LABEL, labels.dtype))
-        return features, batch_labels, None if weights is None else tf.gather(weights, tokens).to_tensor()
+        tokens, token_mask = spans(token_splits, index, tf.size(word_ids, out_type=tf.int64))  # (b, t)
+        real = tf.where(token_mask)  # (tokens, 2): (sentence, position) of each real token
+        chars, char_mask = spans(char_splits, tf.gather_nd(tokens, real), tf.size(char_ids, out_type=tf.int64))
+        chars = tf.where(char_mask, tf.gather(char_ids, chars), 0)  # (tokens, c)
+        chars = tf.pad(chars, [[0, 0], [0, tf.maximum(1 - tf.shape(chars)[1], 0)]])
+        shape = tf.concat([tf.shape(tokens, out_type=tf.int64), tf.shape(chars, out_type=tf.int64)[1:]], 0)
+        features = {"words": tf.where(token_mask, tf.gather(word_ids, tokens), 0),
+                    "chars": tf.scatter_nd(real, chars, shape)}
+        mask = token_mask if labels.shape.rank == 1 else token_mask[:, :, None]
+        batch_labels = tf.where(mask, tf.gather(labels, tokens), tf.constant(PAD_LABEL, labels.dtype))
+        batch_weights = None if weights is None else tf.where(token_mask, tf.gather(weights, tokens), 0.0)
+        return features, batch_labels, batch_weights
 
     return pad
 
 
-def encode(corpus: Corpus, vocab: Vocabularies, *, max_len: int | None = None, max_chars: int | None = None,
-           name: str = "corpus") -> Encoded:
+def encode(corpus: Corpus, vocab: Vocabularies, *, max_chars: int | None = None, name: str = "corpus") -> Encoded:
     """Turn `corpus` into ragged id arrays.
 
-    Sentences longer than `max_len` tokens and words longer than `max_chars` characters are cut,
-    with one warning that counts them. Gold labels missing from `vocab` get `PAD_LABEL` (no loss,
-    no weight; multi-label: the label is left out of the token's set) and one warning with their counts.
+    Words longer than `max_chars` characters are cut, with one warning that counts them (training
+    sentences are never cut: `datasets.split_long_sentences` splits the long ones). Gold labels
+    missing from `vocab` get `PAD_LABEL` (no loss, no weight; multi-label: the label is left out of
+    the token's set) and one warning with their counts.
     """
-    lengths = np.array([len(s) for s in corpus.tokens], dtype=np.int64)
-    kept = lengths if max_len is None else np.minimum(lengths, max_len)
-    long_sentences = lengths > kept
-    if long_sentences.any():
-        log.warning("%s: %d of %d sentences are longer than max_len=%d; %d tokens cut",
-                    name, long_sentences.sum(), len(lengths), max_len, (lengths - kept).sum())
-    token_splits = row_splits(kept)
+    token_splits = row_splits(np.array([len(s) for s in corpus.tokens], dtype=np.int64))
     num_tokens = int(token_splits[-1])
     word_ids, char_ids, word_lengths = array("i"), array("i"), np.zeros(num_tokens, np.int64)
     if vocab.multi_label:
@@ -134,8 +140,8 @@ def encode(corpus: Corpus, vocab: Vocabularies, *, max_len: int | None = None, m
     unknown_labels: dict[str, int] = {}
     long_words = 0
     token = 0
-    for sentence, tags, n in zip(corpus.tokens, corpus.tags, kept):
-        for word, tag in zip(sentence[:n], tags[:n]):
+    for sentence, tags in zip(corpus.tokens, corpus.tags):
+        for word, tag in zip(sentence, tags):
             word_ids.append(vocab.word_id(word))
             long_words += max_chars is not None and len(word) > max_chars
             spelling = word[:max_chars]

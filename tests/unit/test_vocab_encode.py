@@ -3,6 +3,7 @@ import logging
 import numpy as np
 import pytest
 
+from tagger.data.datasets import split_long_sentences
 from tagger.data.encode import PAD_LABEL, BatchPlan, WordNoise, encode, make_dataset, ordered_batches
 from tagger.data.readers import Corpus
 from tagger.data.vocab import PAD, UNK, Vocabularies, Vocabulary, normalize_word, normalize_words_in_graph
@@ -49,15 +50,28 @@ def test_encode_keeps_flat_ids_with_row_splits_and_pads_per_batch():
     assert x["chars"][1, 0].tolist() == [vocab.chars.index("a"), PAD, PAD]
 
 
-def test_truncation_is_counted_in_one_warning(caplog):
+def test_long_words_are_cut_with_one_warning(caplog):
     vocab = Vocabularies.build(CORPUS.tokens, CORPUS.tags)
     with caplog.at_level(logging.WARNING):
-        data = encode(CORPUS, vocab, max_len=3, max_chars=2, name="train")
+        data = encode(CORPUS, vocab, max_chars=2, name="train")
     x, _, _ = data.padded([0, 1])
-    assert x["words"].shape == (2, 3) and x["chars"].shape == (2, 3, 2)
-    assert data.lengths.tolist() == [3, 2] and np.diff(data.char_splits).tolist() == [2, 2, 2, 1, 2]
-    assert "train: 1 of 2 sentences are longer than max_len=3; 1 tokens cut" in caplog.text
-    assert "train: 4 of 5 words are longer than max_chars=2 and were cut" in caplog.text
+    assert x["words"].shape == (2, 4) and x["chars"].shape == (2, 4, 2)
+    assert data.lengths.tolist() == [4, 2] and np.diff(data.char_splits).tolist() == [2, 2, 2, 2, 1, 2]
+    assert "train: 5 of 6 words are longer than max_chars=2 and were cut" in caplog.text
+
+
+def test_long_training_sentences_are_split_not_cut_and_pieces_avoid_cutting_a_span(caplog):
+    tags = ["O", "O", "O", "B-X", "I-X", "I-X", "O", "B-Y", "I-Y", "O"]
+    corpus = Corpus([list("abcdefghij"), ["k"]], [tags, ["O"]], [3.0, 1.0])
+    with caplog.at_level(logging.WARNING):
+        pieces = split_long_sentences(corpus, 4)
+    assert pieces.tokens == [["a", "b", "c"], ["d", "e", "f", "g"], ["h", "i", "j"], ["k"]]  # not b c | d e
+    assert sum(pieces.tags, []) == tags + ["O"] and pieces.weights == [3.0, 3.0, 3.0, 1.0]
+    assert "train: 1 of 2 sentences are longer than data.max_len=4 tokens and were split into pieces " \
+           "(4 sentences now; no token dropped)" in caplog.text
+    assert split_long_sentences(corpus, None) is corpus and split_long_sentences(corpus, 10) is corpus
+    assert split_long_sentences(Corpus([["a"] * 5], [["B-X"] + ["I-X"] * 4]), 2).tags == [
+        ["B-X", "I-X"], ["I-X", "I-X"], ["I-X"]]  # one span longer than max_len: cut inside it
 
 
 def test_unknown_gold_labels_are_counted_and_carry_no_label(caplog):
