@@ -66,20 +66,24 @@ def allow_seen(labels, seen: Iterable[Sequence[str]], allowed: np.ndarray, start
     the transitions that the masks forbade (`allowed_transitions` explains why)."""
     index = {label: i for i, label in enumerate(labels)}
     rules, masks = (allowed, start, end), (allowed.copy(), start.copy(), end.copy())
-    broken: Counter = Counter()  # (mask number, position in it) -> times seen
+
+    def describe(mask: int, at) -> str:
+        if mask == 0:
+            return f"{labels[at[0]]} -> {labels[at[1]]}"
+        return f"start -> {labels[at]}" if mask == 1 else f"{labels[at]} -> end"
+
+    broken: Counter = Counter()  # the forbidden transitions seen -> times seen
     for tags in seen:
         ids = [index[tag] for tag in tags if tag in index]
         moves = [(0, (i, j)) for i, j in zip(ids, ids[1:])] + ([(1, ids[0]), (2, ids[-1])] if ids else [])
         for mask, at in moves:
             if not rules[mask][at]:
-                broken[mask, at] += 1
+                broken[describe(mask, at)] += 1
                 masks[mask][at] = True
     if broken:
-        name = lambda mask, at: (f"{labels[at[0]]} -> {labels[at[1]]}" if mask == 0  # noqa: E731
-                                 else f"start -> {labels[at]}" if mask == 1 else f"{labels[at]} -> end")
         log.warning("the training tags break IOB2/IOBES spans %d times (%s); the CRF allows these transitions, so "
                     "that every training sentence has a finite loss. If the data are IOB1, convert them to IOB2",
-                    sum(broken.values()), ", ".join(f"{name(*move)}: {n}" for move, n in broken.most_common()))
+                    sum(broken.values()), ", ".join(f"{name}: {n}" for name, n in broken.most_common()))
     return masks
 
 

@@ -21,7 +21,7 @@ import tensorflow as tf
 from omegaconf import DictConfig
 
 from tagger.checkpoint import Checkpoint, load_checkpoint
-from tagger.cli import run_or_explain
+from tagger.cli import CONFIG_DIR, run_or_explain
 from tagger.data.vocab import PAD, UNK, Vocabularies, Vocabulary, normalize_words_in_graph
 from tagger.schema import register_configs
 from tagger.scoring import has_crf, tags_in_graph
@@ -108,7 +108,7 @@ def export(cfg: DictConfig) -> Path:
     return output_dir
 
 
-@hydra.main(config_path="../configs", config_name="export", version_base="1.3")
+@hydra.main(config_path=CONFIG_DIR, config_name="export", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     run_or_explain(export, cfg)
 

@@ -64,9 +64,8 @@ def compile_model(model: keras.Model, loss: keras.losses.Loss, optimizer: keras.
 def compiled_tagger(vocab: Vocabularies, weights: LabelWeights, *, head: str = "softmax", strategy: str = "default",
                     output_bias: str = "prior", vectors: dict[str, np.ndarray] | None = None, seed: int = 0,
                     crf_constraints: bool = False, train_tags=(), crf_weighting: str = "sentence",
-                    loss: str = "crossentropy",
-                    gamma: float = 2.0, optimizer: dict | None = None, jit_compile: bool = False,
-                    **layers) -> keras.Model:
+                    loss: str = "crossentropy", gamma: float = 2.0, optimizer: dict | None = None,
+                    jit_compile: bool = False, **layers) -> keras.Model:
     """`build_tagger` for `vocab` (`layers`: its size and dropout options), with its loss and optimizer
     (`optimizer`: keyword arguments of `make_optimizer`; default Adam), compiled under the tf.distribute
     `strategy`.

@@ -37,10 +37,10 @@ def split_long_sentences(corpus: Corpus, max_len: int | None, *, name: str = "tr
     >>> pieces.tags, pieces.weights
     ([['O', 'B-X', 'I-X'], ['O'], ['B-X', 'I-X', 'I-X'], ['O']], [2.0, 2.0, 2.0, 1.0])
     """
+    if max_len is not None and max_len < 1:
+        raise ValueError(f"data.max_len must be at least 1 token (or null: never split), got {max_len}")
     if max_len is None or all(len(sentence) <= max_len for sentence in corpus.tokens):
         return corpus
-    if max_len < 1:
-        raise ValueError(f"data.max_len must be at least 1 token (or null: never split), got {max_len}")
     tokens, tags, weights, long_sentences = [], [], [], 0
     for words, labels, weight in zip(corpus.tokens, corpus.tags, corpus.weights):
         starts = piece_starts(labels, max_len)
