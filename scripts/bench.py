@@ -1,9 +1,11 @@
-"""Training and prediction speed of tagger's pipeline against the naive recipe, in one process; or,
-with --memory, the peak memory of a training run with and without one very long sentence.
+"""Training and prediction speed of tagger's pipeline against the naive recipe, in one process; with
+--memory, the peak memory of a training run with and without one very long sentence; with --scale, peak
+memory and time per epoch as the corpus grows, in memory and streamed.
 
-    .venv/bin/python scripts/bench.py [--epochs 2] [--sentences 3000] [--scale 1] [--batch-size 32]
+    .venv/bin/python scripts/bench.py [--epochs 2] [--sentences 3000] [--batch-size 32]
                                       [--skip-wnut] [--skip-naive]
     .venv/bin/python scripts/bench.py --memory [TRAIN.conll] [--long-sentence 5000] [-- OVERRIDES]
+    .venv/bin/python scripts/bench.py --scale 1 10 100 [--sentences 3000] [--steps 300] [--long-sentence 5000]
 
 The naive recipe is the original question's: every sentence padded to the corpus's longest,
 every word to the longest word (capped at data.max_chars, 30, for both pipelines), whole numpy
@@ -16,7 +18,7 @@ training batch size, same initial weights; both predict in batches of 512 senten
 Speeds are real (non-padding) tokens per second over whole epochs after one warm-up epoch; peak
 memory is the process's resident peak while a pipeline trains and predicts (reset before each on
 Linux; what a run leaves allocated carries into the next, so tagger's pipeline runs first).
-Workloads: the synthetic set (SENTENCES x SCALE sentences of up to 150 tokens) and WNUT-2017 from
+Workloads: the synthetic set (SENTENCES sentences of up to 150 tokens) and WNUT-2017 from
 ../shared/data/wnut17 when present. Last line, machine-readable:
 `bench: train_tok_s=N predict_tok_s=N speedup_vs_naive=X peak_rss_mb=N`, for WNUT-2017 when it
 ran (the workload of the speed targets), else for the synthetic set.
@@ -29,12 +31,22 @@ read as one sentence, as a missing blank line between documents makes). It print
 peak resident memory, and the bytes of the encoded training split against real tokens x 4 bytes
 per token id + real characters x 4 bytes per character id. Last line:
 `memory: peak_rss_mb=N long_sentence_peak_rss_mb=N added_mb=N`.
+
+--scale K [K ...] writes synthetic training files of SENTENCES x K sentences (and one of SENTENCES plus
+a --long-sentence sentence) and, for each, in a process of its own, prepares it as `python -m
+tagger.train data=conll` does, held in memory or streamed into shards (`data.streaming=true`), and
+trains the default model (batch --batch-size) for 20 warm-up steps and then --steps timed ones, or
+the whole epoch when it is shorter. It prints the preparation time (reading, counting, encoding or
+writing shards), the seconds per epoch (timed steps scaled to the epoch's) and the process's peak
+resident memory. Last line: `scale: streaming_peak_mb_min=N streaming_peak_mb_max=N memory_peak_mb_max=N`
+over the K corpora.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import os
 import resource
@@ -64,6 +76,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WNUT = ROOT.parent / "shared" / "data" / "wnut17" / "train.conll"
 MAX_CHARS = 30
 LONG_SENTENCE = 5000
+SCALE_CHUNK = 3000  # --scale writes synthetic corpora this many sentences at a time
+SCALE_WARM_UP = 20  # --scale: training steps before the timed ones
 
 
 def reset_peak_rss() -> None:
@@ -206,11 +220,93 @@ def memory(train: Path, length: int, overrides) -> None:
     print(f"memory: peak_rss_mb={peaks[0]} long_sentence_peak_rss_mb={peaks[1]} added_mb={peaks[1] - peaks[0]}")
 
 
+def write_synthetic(path: Path, sentences: int, *, long_sentence_tokens: int = 0, seed: int = 0) -> tuple[int, int]:
+    """Write `sentences` synthetic sentences as a CoNLL file, generated SCALE_CHUNK at a time (so that the
+    writer never holds the corpus), plus one sentence of `long_sentence_tokens`; return (sentences, tokens)."""
+    written = tokens = 0
+    with open(path, "w", encoding="utf-8") as file:
+        for number, start in enumerate(range(0, sentences, SCALE_CHUNK)):
+            chunk = generate_synthetic(min(SCALE_CHUNK, sentences - start), seed=seed + number)
+            file.writelines("".join(f"{w}\t{t}\n" for w, t in zip(*sentence)) + "\n"
+                            for sentence in zip(chunk.tokens, chunk.tags))
+            written, tokens = written + len(chunk), tokens + chunk.num_tokens
+        if long_sentence_tokens:
+            file.write("".join(f"{w}\t{t}\n" for w, t in zip(*long_sentence(chunk, long_sentence_tokens))))
+            written, tokens = written + 1, tokens + long_sentence_tokens
+    return written, tokens
+
+
+def scale_child(mode: str, train: Path, dev: Path, steps: int, batch_size: int) -> None:
+    """In a process of its own: prepare `train` as `python -m tagger.train data=conll` does (in memory, or
+    streamed into shards with `mode` "streaming"), train the default model for a warm-up and then `steps`
+    steps (a whole epoch if it has fewer), and print the figures as one JSON line."""
+    from tagger.data.prepare import read_training_data
+    from tagger.fitting import compiled_tagger, start_clean, training_batches
+
+    start_clean(0, deterministic=True)
+    started = time.perf_counter()
+    prepared = read_training_data({"name": "conll", "train": str(train), "dev": str(dev)},
+                                  streaming=mode == "streaming", max_len=128, digits_to_zero=True)
+    labels = list(prepared.vocab.labels.items)
+    weights = weighting.label_weights_for(labels, prepared.counts.label_counts(labels), prepared.counts.tokens)
+    with tempfile.TemporaryDirectory(dir=train.parent) as shards_dir:
+        data = prepared.encoded_train(max_chars=MAX_CHARS, shards_dir=Path(shards_dir), shard_sentences=10_000)
+        prepare_s = time.perf_counter() - started
+        model = compiled_tagger(prepared.vocab, weights)
+        plan, batches = training_batches(data, weights, batch_size=batch_size)
+        timed = min(steps, len(plan))
+        model.fit(batches, epochs=1, steps_per_epoch=SCALE_WARM_UP, verbose=0)  # tracing
+        started = time.perf_counter()
+        model.fit(batches, epochs=1, steps_per_epoch=timed, verbose=0)
+        step_s = (time.perf_counter() - started) / timed
+    print(json.dumps({"prepare_s": prepare_s, "timed_steps": timed, "epoch_steps": len(plan),
+                      "epoch_s": step_s * len(plan)}))
+
+
+def scale(factors: list[int], sentences: int, steps: int, batch_size: int, long_sentence_tokens: int) -> None:
+    """Print peak memory and seconds per epoch of training on synthetic corpora of `sentences` x K sentences
+    (and of `sentences` plus one long sentence), in memory and streamed, each in its own process."""
+    print(f"scale: synthetic corpora, default model, batch {batch_size}, each run in its own process; "
+          f"s/epoch from {steps} timed steps after {SCALE_WARM_UP} warm-up steps (the whole epoch when shorter)")
+    print(f"{'corpus':<24} {'sentences':>9} {'tokens':>11} {'mode':<10} {'prepare s':>9} {'s/epoch':>8} "
+          f"{'steps timed':>13} {'peak MB':>8}")
+    peaks = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        dev = tmp / "dev.conll"
+        write_synthetic(dev, 300, seed=1_000_000)
+        corpora = [(f"K = {k}", k * sentences, 0) for k in factors]
+        corpora.append((f"K = 1 + {long_sentence_tokens:,}-token", sentences, long_sentence_tokens))
+        for name, count, long_tokens in corpora:
+            train = tmp / "train.conll"
+            written, tokens = write_synthetic(train, count, long_sentence_tokens=long_tokens)
+            for mode in ("memory", "streaming"):
+                command = [sys.executable, str(Path(__file__).resolve()), "--scale-child", mode, str(train), str(dev),
+                           "--steps", str(steps), "--batch-size", str(batch_size)]
+                process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT, text=True)
+                output = process.stdout.read()
+                _, status, usage = os.wait4(process.pid, 0)
+                if os.waitstatus_to_exitcode(status):
+                    raise RuntimeError(f"{' '.join(command)} failed; run it alone to see why")
+                row = json.loads(output.strip().splitlines()[-1])
+                peaks[name, mode] = usage.ru_maxrss / 1024
+                print(f"{name:<24} {written:>9,} {tokens:>11,} {mode:<10} {row['prepare_s']:>9.1f} "
+                      f"{row['epoch_s']:>8.1f} {row['timed_steps']:>6,}/{row['epoch_steps']:<6,} "
+                      f"{peaks[name, mode]:>8,.0f}", flush=True)
+    streaming = [peaks[f"K = {k}", "streaming"] for k in factors]
+    print(f"scale: streaming_peak_mb_min={min(streaming):.0f} streaming_peak_mb_max={max(streaming):.0f} "
+          f"memory_peak_mb_max={max(peaks[f'K = {k}', 'memory'] for k in factors):.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=2, help="measured epochs, after one warm-up epoch")
     parser.add_argument("--sentences", type=int, default=3000, help="synthetic sentences at scale 1")
-    parser.add_argument("--scale", type=int, default=1, help="synthetic corpus size: SENTENCES x SCALE")
+    parser.add_argument("--scale", type=int, nargs="+", metavar="K",
+                        help="peak memory and s/epoch of training on SENTENCES x K synthetic sentences (and on "
+                             "SENTENCES plus one --long-sentence), in memory and streamed; nothing else runs")
+    parser.add_argument("--steps", type=int, default=300, help="--scale: timed training steps per run")
+    parser.add_argument("--scale-child", nargs=3, metavar=("MODE", "TRAIN", "DEV"), help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--wnut", type=Path, default=WNUT, help="WNUT-2017 train.conll (default: %(default)s)")
     parser.add_argument("--skip-wnut", action="store_true")
@@ -224,6 +320,13 @@ def main() -> None:
     if args.overrides and args.memory is None:
         parser.error(f"Hydra overrides {args.overrides} apply to --memory runs only")
     logging.basicConfig(level=logging.ERROR)
+    if args.scale_child:
+        mode, train, dev = args.scale_child
+        scale_child(mode, Path(train), Path(dev), args.steps, args.batch_size)
+        return
+    if args.scale:
+        scale(args.scale, args.sentences, args.steps, args.batch_size, args.long_sentence)
+        return
     if args.memory is not None:
         if not args.memory.is_file():
             parser.error(f"--memory {args.memory}: no such file; give a CoNLL training file")
@@ -232,7 +335,7 @@ def main() -> None:
     pipelines = ("tagger",) if args.skip_naive else ("tagger", "naive")
     print(f"bench: {args.epochs} measured epochs after a warm-up, batch {args.batch_size}, "
           f"{keras.config.backend()} backend")
-    workloads = {f"synthetic x{args.scale}": generate_synthetic(args.sentences * args.scale, seed=0)}
+    workloads = {"synthetic": generate_synthetic(args.sentences, seed=0)}
     if args.wnut.is_file() and not args.skip_wnut:
         workloads["wnut17"] = read_conll(args.wnut)
     # tagger's pipeline first on every workload: memory the naive runs leave behind stays out of its figures

@@ -171,6 +171,21 @@ class Backup(keras.callbacks.Callback):
         return state["next_epoch"]
 
 
+class SwapAverage(keras.callbacks.Callback):
+    """Exchanges the model's weights with the optimizer's moving average of them (`optim.make_optimizer`'s
+    `average`) at each epoch's end. Placed twice, around the callbacks that score and save, it makes them
+    see the average, and leaves the raw weights in the model (and the average in the optimizer) for the
+    backup and the next epoch. The exchange copies values, so it is exact: a resumed run is unchanged.
+    (Keras' `SwapEMAWeights` exchanges by addition and subtraction, which rounds.)"""
+
+    def on_epoch_end(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        for variable, average in zip(optimizer._trainable_variables, optimizer._model_variables_moving_average):
+            value = variable.numpy()
+            variable.assign(average.numpy())
+            average.assign(value)
+
+
 class Throughput(keras.callbacks.Callback):
     """Adds `train_tokens_per_s` to the logs: real tokens over the training phase of the epoch
     (validation and dev scoring excluded)."""

@@ -18,9 +18,10 @@ import pandas as pd
 import tensorflow as tf
 
 from tagger.callbacks import (Backup, BestCheckpoint, DevScores, DevTensorBoard, EpochRandomness, StopTogether,
-                              Throughput)
+                              SwapAverage, Throughput)
 from tagger.crf import allowed_transitions
 from tagger.data.encode import BatchPlan, Encoded, WordNoise, make_dataset
+from tagger.data.shards import ShardPlan, Shards, shard_dataset
 from tagger.data.vocab import Vocabularies
 from tagger.distribute import (build_from_local_batches, gathered_over_replicas, is_multi_worker, split_by_batch,
                                strategy_for)
@@ -90,16 +91,31 @@ def compiled_tagger(vocab: Vocabularies, weights: LabelWeights, *, head: str = "
     return model
 
 
-def callbacks_for(plan: BatchPlan, checkpoint: BestCheckpoint, dev_scores: DevScores, schedule: Schedule, *,
+def callbacks_for(plan: BatchPlan | ShardPlan, checkpoint: BestCheckpoint, dev_scores: DevScores, schedule: Schedule, *,
                   tokens_per_epoch: int, history_path: Path, backup_dir: Path, resumed: bool,
-                  multi_worker: bool = False, tensorboard_dir: Path | None = None) -> list[keras.callbacks.Callback]:
+                  multi_worker: bool = False, tensorboard_dir: Path | None = None,
+                  averaged: bool = False) -> list[keras.callbacks.Callback]:
     """The callbacks of a fit, in the order they run at each epoch's end: dev scores first, so that the
     checkpoint, the schedule (which reads the checkpoint's wait), TensorBoard (given `tensorboard_dir`),
-    the history and the backup see them; on a `multi_worker` run, last, the workers agree on whether to stop."""
+    the history and the backup see them; on a `multi_worker` run, last, the workers agree on whether to stop.
+    With an `averaged` optimizer, the dev scores, the checkpoint and TensorBoard see the weights' average."""
     tensorboard = [] if tensorboard_dir is None else [DevTensorBoard(tensorboard_dir, dev_scores)]
-    return [EpochRandomness(plan), dev_scores, Throughput(tokens_per_epoch), checkpoint, schedule, *tensorboard,
-            keras.callbacks.CSVLogger(str(history_path), append=resumed), Backup(backup_dir, checkpoint, schedule),
+    swap = [SwapAverage()] if averaged else []  # the average in the model while it is scored and saved
+    return [EpochRandomness(plan), *swap, dev_scores, Throughput(tokens_per_epoch), checkpoint, schedule, *tensorboard,
+            *swap, keras.callbacks.CSVLogger(str(history_path), append=resumed), Backup(backup_dir, checkpoint, schedule),
             *([StopTogether()] if multi_worker else [])]
+
+
+def training_batches(train: Encoded | Shards, weights: LabelWeights, *, batch_size: int, seed: int = 0,
+                     bucketing: bool = True, noise: WordNoise | None = None, multi_label: bool = False):
+    """(plan, tf.data pipeline) of the training batches of `train`, in memory or in shards, each epoch's
+    order and word noise drawn from (seed, epoch)."""
+    if isinstance(train, Shards):
+        plan = ShardPlan(train, batch_size, seed=seed, bucketing=bucketing)
+        return plan, shard_dataset(plan, weights.per_token, noise=noise,
+                                   multi_label_count=len(weights.labels) if multi_label else None)
+    plan = BatchPlan(train.lengths, batch_size, seed=seed, bucketing=bucketing)
+    return plan, make_dataset(train, weights.per_token(train), batch_size=batch_size, plan=plan, noise=noise)
 
 
 def keep_history_rows(path: Path, epochs: int) -> None:
@@ -144,12 +160,12 @@ class Fitted:
         return asdict(self)
 
 
-def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights, dev_gold: list[list[str]],
+def fit(model: keras.Model, train: Encoded | Shards, dev: Encoded, weights: LabelWeights, dev_gold: list[list[str]],
         labels: list[str], run_dir: Path, *, epochs: int, batch_size: int, eval_batch_size: int = PREDICT_BATCH_SIZE,
         monitor: str = "val_macro_f1", patience: int | None = None, bucketing: bool = True, seed: int = 0,
         verbose: int = 2, multi_label: bool = False, threshold: float = 0.5, schedule: dict | None = None,
         singleton_unk: float = 0.0, word_dropout: float = 0.0, tensorboard: bool = False) -> Fitted:
-    """Train `model` for up to `epochs`, scoring dev after each; keep the best epoch's model (by
+    """Train `model` on `train` (in memory, or in shards on disk) for up to `epochs`, scoring dev after each; keep the best epoch's model (by
     `monitor`) as run_dir/checkpoint/model.keras and stop after `patience` epochs without improvement.
     `schedule`: keyword arguments of `optim.Schedule` (learning rate by epoch, annealing, time budget);
     `singleton_unk`, `word_dropout`: unknown-word training (`encode.WordNoise`).
@@ -171,20 +187,22 @@ def fit(model: keras.Model, train: Encoded, dev: Encoded, weights: LabelWeights,
     initial_epoch = Backup.restore(backup_dir, model, checkpoint, schedule)
     if initial_epoch:
         keep_history_rows(history_path, initial_epoch)
-    plan = BatchPlan(train.lengths, batch_size, seed=seed, bucketing=bucketing)
+    noise = WordNoise.from_training(train.word_counts(model.get_layer("word_embedding").input_dim),
+                                    singleton_unk=singleton_unk, word_dropout=word_dropout)
+    plan, batches = training_batches(train, weights, batch_size=batch_size, seed=seed, bucketing=bucketing,
+                                     noise=noise, multi_label=multi_label)
     dev_scores = DevScores(dev, dev_gold, labels, batch_size=eval_batch_size, multi_label=multi_label,
                            threshold=threshold)
     callbacks = callbacks_for(plan, checkpoint, dev_scores, schedule, tokens_per_epoch=train.num_tokens,
                               history_path=history_path, backup_dir=backup_dir, resumed=initial_epoch > 0,
-                              multi_worker=multi_worker, tensorboard_dir=run_dir / TENSORBOARD if tensorboard else None)
+                              multi_worker=multi_worker, tensorboard_dir=run_dir / TENSORBOARD if tensorboard else None,
+                              averaged=model.optimizer.use_ema)
     stopped_early = checkpoint.patience is not None and checkpoint.wait >= checkpoint.patience
     started = time.perf_counter()
     if initial_epoch < epochs and not stopped_early:
-        noise = WordNoise.from_training(train, model.get_layer("word_embedding").input_dim,
-                                        singleton_unk=singleton_unk, word_dropout=word_dropout)
         model.fit(
-            split_by_batch(make_dataset(train, weights.train, batch_size=batch_size, plan=plan, noise=noise)),
-            validation_data=split_by_batch(make_dataset(dev, weights.dev, batch_size=eval_batch_size,
+            split_by_batch(batches),
+            validation_data=split_by_batch(make_dataset(dev, weights.per_token(dev), batch_size=eval_batch_size,
                                                         order=np.argsort(dev.lengths, kind="stable"))),
             epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
         )

@@ -13,14 +13,20 @@ log = logging.getLogger(__name__)
 
 
 def make_optimizer(name: str = "adam", learning_rate: float = 1e-3, *, momentum: float = 0.9,
-                   clipnorm: float | None = None, weight_decay: float | None = None) -> keras.optimizers.Optimizer:
+                   clipnorm: float | None = None, weight_decay: float | None = None,
+                   average: float | None = None) -> keras.optimizers.Optimizer:
     """A Keras optimizer by name; `momentum` is SGD's, `clipnorm` rescales each gradient to at most that
-    norm, `weight_decay` is decoupled weight decay (AdamW's, and Keras' for the others).
+    norm, `weight_decay` is decoupled weight decay (AdamW's, and Keras' for the others). `average`: the
+    optimizer also keeps an exponential moving average of the weights, with this momentum per step
+    (`callbacks.SwapAverage` puts it in the model for scoring and checkpoints).
 
     >>> type(make_optimizer("sgd", 0.015, momentum=0.9)).__name__
     'SGD'
     """
-    options = dict(learning_rate=learning_rate, clipnorm=clipnorm, weight_decay=weight_decay)
+    if average is not None and not 0 < average < 1:
+        raise ValueError(f"average is a momentum between 0 and 1 (e.g. 0.999), got {average}")
+    options = dict(learning_rate=learning_rate, clipnorm=clipnorm, weight_decay=weight_decay,
+                   use_ema=average is not None, ema_momentum=average or 0.99)
     if name == "sgd":
         return keras.optimizers.SGD(momentum=momentum, **options)
     if name == "adamw":

@@ -46,6 +46,8 @@ class DataConfig:
     max_chars: Optional[int] = 30  # cut words longer than this for the character encoder (with a warning)
     multi_label: bool = False  # tags are label sets joined by | (O: none); sigmoid output, weighted BCE
     digits_to_zero: bool = True  # read every digit as 0 for the word vocabulary (characters keep them)
+    streaming: bool = False  # data=conll: read the training file in passes, train from shards on disk (not in memory)
+    shard_sentences: int = 10000  # streaming: sentences per shard, the window that is shuffled and bucketed
 
 
 @dataclass
@@ -135,6 +137,7 @@ class TrainerConfig:
     min_learning_rate: float = 0.0  # stop once annealing would take the rate below this
     weight_decay: Optional[float] = None  # decoupled weight decay
     clipnorm: Optional[float] = 5.0
+    average: Optional[float] = None  # score and keep a moving average of the weights, this momentum per step; null: off
     singleton_unk: float = 0.5  # read a training word seen once as <unk> with this probability, anew each epoch
     word_dropout: float = 0.05  # read any training word as <unk> with this probability, anew each epoch
     max_time: Optional[float] = None  # seconds: stop after the epoch that crosses this much training time
@@ -214,7 +217,8 @@ def layer_options(model: DictConfig) -> dict:
 def optimizer_options(trainer: DictConfig) -> dict:
     """The trainer group's optimizer choice as keyword arguments of `optim.make_optimizer`."""
     t = plain(trainer)
-    return {"name": t["optimizer"], **{key: t[key] for key in ("learning_rate", "momentum", "clipnorm", "weight_decay")}}
+    return {"name": t["optimizer"], **{key: t[key] for key in ("learning_rate", "momentum", "clipnorm", "weight_decay",
+                                                          "average")}}
 
 
 def schedule_options(trainer: DictConfig) -> dict:

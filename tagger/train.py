@@ -2,14 +2,14 @@
 
 The run directory receives checkpoint/ (model.keras, vocab.json, config.yaml), history.csv,
 metrics.json and report.md. While training, backup/ holds the last epoch's state: the same
-command with the same `hydra.run.dir` resumes an interrupted run from there.
+command with the same `hydra.run.dir` resumes an interrupted run from there; with
+`data.streaming=true`, shards/ holds the encoded training data.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import hydra
@@ -18,12 +18,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from tagger.checkpoint import ModelInfo, save_adjustment, save_record
 from tagger.cli import CONFIG_DIR, run_or_explain
-from tagger.data.datasets import Splits, load_splits, split_long_sentences
+from tagger.data.datasets import Splits
 from tagger.data.encode import encode
+from tagger.data.prepare import read_training_data
+from tagger.data.shards import SHARDS
 from tagger.data.tags import span_scheme
-from tagger.data.vocab import Vocabularies
+from tagger.data.vocab import TrainingCounts, Vocabularies
 from tagger.distribute import files_dir
-from tagger.embeddings import coverage, pretrained_vectors, words_with_vectors
+from tagger.embeddings import coverage
 from tagger.fitting import Fitted, compiled_tagger, fit, start_clean
 from tagger.metrics import format_scores, headline
 from tagger.options import MULTI_LABEL_HEAD, choose_recipe
@@ -42,33 +44,32 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     output_dir, data, m, t = Path(output_dir), cfg.data, cfg.model, cfg.trainer
     start_clean(cfg.seed, deterministic=t.deterministic, mixed_precision=t.mixed_precision, threads=t.threads)
 
-    # Data, and the options checked against its labels
+    # Data, and the options checked against its labels; a streamed training file is read in passes, never held
     data_options = loader_options(data)
-    splits = load_splits(**data_options)
-    splits = replace(splits, train=split_long_sentences(splits.train, data.max_len))
-    vectors = pretrained_vectors(m.pretrained_embeddings, [splits.train, splits.dev, splits.test])
-    extra_words = words_with_vectors([splits.dev, splits.test], vectors)  # held-out words with a pretrained vector
-    vocab = Vocabularies.build(splits.train.tokens, splits.train.tags, min_freq=data.min_freq, lowercase=data.lowercase,
-                               multi_label=data.multi_label, digits_to_zero=data.digits_to_zero,
-                               extra_words=extra_words)
+    prepared = read_training_data(data_options, streaming=data.streaming, max_len=data.max_len, min_freq=data.min_freq,
+                                  lowercase=data.lowercase, digits_to_zero=data.digits_to_zero,
+                                  multi_label=data.multi_label, pretrained_embeddings=m.pretrained_embeddings)
+    splits, counts, vocab, vectors = prepared.splits, prepared.counts, prepared.vocab, prepared.vectors
     labels = list(vocab.labels.items)
     recipe = choose_recipe(labels, multi_label=vocab.multi_label, head=m.head.value, monitor=t.monitor.value,
                            crf_constraints=m.crf_constraints, loss=cfg.loss.name.value, logit_adjustment=t.logit_adjustment)
     info = ModelInfo(MULTI_LABEL_HEAD if vocab.multi_label else recipe.head, m.threshold, data.max_chars,
                      span_scheme(labels))
-    train_data = encode(splits.train, vocab, max_chars=info.max_chars, name="train")
     dev_data = encode(splits.dev, vocab, max_chars=info.max_chars, name="dev")
 
     # Weights and model
-    weights = label_weights_for(labels, train_data, dev_data, **plain(cfg.weighting))
+    weights = label_weights_for(labels, counts.label_counts(labels), counts.tokens, multi_label=vocab.multi_label,
+                                **plain(cfg.weighting))
     model = compiled_tagger(vocab, weights, head=info.head, strategy=t.strategy.value, output_bias=m.output_bias.value,
                             vectors=vectors, seed=cfg.seed, crf_constraints=recipe.crf_constraints,
-                            train_tags=splits.train.tags, crf_weighting=m.crf_weighting.value,
+                            train_tags=prepared.train_tags(), crf_weighting=m.crf_weighting.value,
                             loss=cfg.loss.name.value, gamma=cfg.loss.gamma,
                             optimizer=optimizer_options(t), jit_compile=t.jit_compile, **layer_options(m))
     # The run's files: on a multi-worker run's other workers, a scratch directory removed at the end
     run_dir = files_dir(output_dir, model.distribute_strategy)
-    log_summary(data_options["name"], splits, vocab, weights.tokens, model.count_params(), cfg.weighting.scheme.value,
+    train_data = prepared.encoded_train(max_chars=info.max_chars, shards_dir=run_dir / SHARDS,
+                                        shard_sentences=data.shard_sentences)
+    log_summary(data_options["name"], counts, splits, vocab, model.count_params(), cfg.weighting.scheme.value,
                 weights.table(), m.pretrained_embeddings, vectors, recipe.why)
 
     # Fit: the best epoch's model lands in checkpoint/, beside the vocabulary and the model's record
@@ -97,16 +98,19 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
                "train_labels": weights.table().to_dict(orient="index"), **scored}
     final_split = "test" if "test" in scored else "dev"
     write_scores(run_dir, metrics, final_split, labels=weights.table())
+    shutil.rmtree(run_dir / SHARDS, ignore_errors=True)
     if run_dir != output_dir:
         shutil.rmtree(run_dir)
     log_result(output_dir, fitted, recipe.monitor, final_split, scored[final_split])
     return metrics
 
 
-def log_summary(data_name: str, splits: Splits, vocab: Vocabularies, train_tokens: int, parameters: int, scheme: str,
-                label_table, vectors_path: str | None = None, vectors: dict | None = None, recipe: str = "") -> None:
-    """One banner before training: the recipe chosen and why, corpus sizes, vocabulary, model size,
-    pretrained vectors' coverage, and the training labels with their class weights."""
+def log_summary(data_name: str, counts: TrainingCounts, splits: Splits, vocab: Vocabularies, parameters: int,
+                scheme: str, label_table, vectors_path: str | None = None, vectors: dict | None = None,
+                recipe: str = "") -> None:
+    """One banner before training: the recipe chosen and why, corpus sizes (the training split's from its
+    `counts`), vocabulary, model size, pretrained vectors' coverage, and the training labels with their
+    class weights."""
     if recipe:
         log.info("recipe for %s", recipe)
     if vectors:
@@ -116,7 +120,7 @@ def log_summary(data_name: str, splits: Splits, vocab: Vocabularies, train_token
     log.info(
         "data %s: train %d sentences / %d tokens, dev %d / %d, test %s; vocabulary %d words, %d chars, "
         "%d labels; model %s parameters\nlabels and class weights (%s):\n%s",
-        data_name, len(splits.train), train_tokens, len(splits.dev), splits.dev.num_tokens,
+        data_name, counts.sentences, counts.tokens, len(splits.dev), splits.dev.num_tokens,
         f"{len(splits.test)} / {splits.test.num_tokens}" if splits.test else "none",
         len(vocab.words), len(vocab.chars), len(vocab.labels), f"{parameters:,}", scheme,
         label_table.to_string(float_format=lambda x: f"{x:.4g}"),

@@ -5,7 +5,7 @@ that set the output bias, and what a run's weighting scheme makes of its trainin
 Pure numpy. Keras' `fit(class_weight=...)` cannot weight tags: for (samples, seq_len) labels it
 gives one weight per *sequence*. The weights here reach the loss as the `sample_weight` element
 of each batch instead, one weight per token: its label's class weight times its sentence's weight.
-They are kept flat, one per real token, like the encoded labels; `Encoded.padded` lays them out as
+They are kept flat, one per real token, like the encoded labels; `encode.batch_padder` lays them out as
 (samples, seq_len) per batch, with 0 on padding.
 """
 
@@ -208,8 +208,6 @@ class LabelWeights:
     tokens: int  # real training tokens
     class_weights: np.ndarray  # per label (multi-label: weight of a positive)
     negative_weights: np.ndarray | None  # multi-label: weight of a negative, per label
-    train: np.ndarray  # flat per-token sample weights of train and dev (padded per batch by `Encoded.padded`)
-    dev: np.ndarray
 
     def prior_bias(self) -> np.ndarray:
         """The output bias under which the untrained model predicts the training label distribution:
@@ -217,6 +215,15 @@ class LabelWeights:
         if self.negative_weights is not None:
             return prior_logits(self.counts, self.tokens)
         return prior_log_frequencies(self.counts)
+
+    def per_token(self, data: Encoded) -> np.ndarray:
+        """The flat sample weights of the encoded tokens of `data` (padded per batch by `encode.batch_padder`):
+        for single labels class weight x sentence weight; for multi-label tags, whose per-label weights act
+        inside the loss, the sentence weights."""
+        sentence_weights = data.per_token(data.sentence_weights)
+        if self.negative_weights is not None:
+            return sentence_weights.astype(np.float32)
+        return token_sample_weights(data.labels, self.class_weights, sentence_weights)
 
     def table(self) -> pd.DataFrame:
         """Training label distribution and the class weight of each label (and, for multi-label tags,
@@ -229,21 +236,17 @@ class LabelWeights:
         return pd.DataFrame(columns, index=pd.Index(self.labels, name="label"))
 
 
-def label_weights_for(labels: Sequence[str], train: Encoded, dev: Encoded, scheme: str = "none", *,
-                      custom: Mapping[str, float] | None = None, ignore: Sequence[str] = (), **options) -> LabelWeights:
-    """Class weights of the training labels by `scheme` (`custom`, `ignore` and `options` as for
-    `class_weights`), with a warning when they grow with frequency, and the sample weights of the
-    encoded `train` and `dev` tokens, flat: for single labels class weight x sentence weight; for
-    multi-label tags, whose per-label weights act inside the loss, the sentence weights."""
-    tokens = train.num_tokens
-    if train.labels.ndim == 2:  # multi-label: (tokens, labels) multi-hot
-        counts = train.labels.sum(axis=0).astype(int)
+def label_weights_for(labels: Sequence[str], counts: Sequence[int], tokens: int, scheme: str = "none", *,
+                      multi_label: bool = False, custom: Mapping[str, float] | None = None, ignore: Sequence[str] = (),
+                      **options) -> LabelWeights:
+    """Class weights by `scheme` (`custom`, `ignore` and `options` as for `class_weights`) of training
+    labels `labels` with `counts` tokens each (`multi_label`: tokens whose set holds it) among `tokens`,
+    with a warning when they grow with frequency."""
+    counts = np.asarray(counts, dtype=np.int64)
+    if multi_label:
         positive, negative = binary_class_weights(counts, tokens, scheme, custom=custom, ignore=ignore, **options)
         warn_if_weights_grow_with_frequency(counts, positive, labels)
-        sample = lambda data: data.per_token(data.sentence_weights).astype(np.float32)  # noqa: E731
-        return LabelWeights(tuple(labels), counts, tokens, positive, negative, sample(train), sample(dev))
-    counts = label_counts(train.labels, len(labels))
+        return LabelWeights(tuple(labels), counts, tokens, positive, negative)
     weights = class_weights(counts, labels, scheme, custom=custom, ignore=ignore, **options)
     warn_if_weights_grow_with_frequency(counts, weights, labels)
-    sample = lambda data: token_sample_weights(data.labels, weights, data.per_token(data.sentence_weights))  # noqa: E731
-    return LabelWeights(tuple(labels), counts, tokens, weights, None, sample(train), sample(dev))
+    return LabelWeights(tuple(labels), counts, tokens, weights, None)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from tagger.data.readers import Corpus, read_conll, read_corpus
+from tagger.data.readers import Corpus, conll_sentences, corpus_format, read_conll, read_corpus
 from tagger.data.tags import span_parts
 
 log = logging.getLogger(__name__)
@@ -20,9 +20,26 @@ SYNTHETIC_PRIORS = (0.80, 0.08, 0.05, 0.03, 0.02, 0.015, 0.005)
 
 @dataclass
 class Splits:
-    train: Corpus
+    train: Corpus | None  # None when it is streamed (`TrainingStream`)
     dev: Corpus
     test: Corpus | None
+
+
+@dataclass(frozen=True)
+class TrainingStream:
+    """A CoNLL training file read sentence by sentence each time it is iterated, as (tokens, tags,
+    weight), long sentences split as `pieces` splits them: memory does not grow with the file
+    (`data.streaming`). Only the first pass warns of skipped lines and split sentences."""
+
+    path: Path
+    max_len: int | None = None
+    reader_options: dict = field(default_factory=dict)
+
+    def __iter__(self):
+        return self.sentences(warn=False)
+
+    def sentences(self, *, warn: bool = True):
+        return pieces(conll_sentences(self.path, warn=warn, **self.reader_options), self.max_len, warn=warn)
 
 
 def split_long_sentences(corpus: Corpus, max_len: int | None, *, name: str = "train") -> Corpus:
@@ -41,17 +58,29 @@ def split_long_sentences(corpus: Corpus, max_len: int | None, *, name: str = "tr
         raise ValueError(f"data.max_len must be at least 1 token (or null: never split), got {max_len}")
     if max_len is None or all(len(sentence) <= max_len for sentence in corpus.tokens):
         return corpus
-    tokens, tags, weights, long_sentences = [], [], [], 0
-    for words, labels, weight in zip(corpus.tokens, corpus.tags, corpus.weights):
-        starts = piece_starts(labels, max_len)
-        long_sentences += len(starts) > 1
-        for start, end in zip(starts, [*starts[1:], len(words)]):
-            tokens.append(words[start:end])
-            tags.append(labels[start:end])
-            weights.append(weight)
-    log.warning("%s: %d of %d sentences are longer than data.max_len=%d tokens and were split into pieces "
-                "(%d sentences now; no token dropped)", name, long_sentences, len(corpus), max_len, len(tokens))
+    tokens, tags, weights = [], [], []
+    for words, labels, weight in pieces(zip(corpus.tokens, corpus.tags, corpus.weights), max_len, name=name):
+        tokens.append(words), tags.append(labels), weights.append(weight)
     return Corpus(tokens, tags, weights)
+
+
+def pieces(sentences, max_len: int | None, *, name: str = "train", warn: bool = True):
+    """The (tokens, tags, weight) `sentences`, one at a time, each longer than `max_len` split as
+    `split_long_sentences` splits it; at the end, with `warn`, one warning counts the sentences split."""
+    if max_len is not None and max_len < 1:
+        raise ValueError(f"data.max_len must be at least 1 token (or null: never split), got {max_len}")
+    sentences_read = long_sentences = pieces_made = 0
+    for words, labels, weight in sentences:
+        starts = [0] if max_len is None else piece_starts(labels, max_len)
+        sentences_read += 1
+        long_sentences += len(starts) > 1
+        pieces_made += len(starts)
+        for start, end in zip(starts, [*starts[1:], len(words)]):
+            yield words[start:end], labels[start:end], weight
+    if long_sentences and warn:
+        log.warning("%s: %d of %d sentences are longer than data.max_len=%d tokens and were split into pieces "
+                    "(%d sentences now; no token dropped)", name, long_sentences, sentences_read, max_len,
+                    pieces_made)
 
 
 def piece_starts(tags: list[str], max_len: int) -> list[int]:
@@ -124,6 +153,26 @@ def load_files(
         train_corpus = train_corpus.subset(sorted(order[n_dev:]))
     test_corpus = read_corpus(test, file_format=format, **reader_options) if test else None
     return Splits(train_corpus, dev_corpus, test_corpus)
+
+
+def load_streaming(
+    name: str, train: str | None, dev: str | None = None, test: str | None = None, *, format: str = "auto",
+    max_len: int | None = None, token_column: int = 0, tag_column: int = -1, strict_columns: bool = True, **_,
+) -> tuple[TrainingStream, Splits]:
+    """User files with the training file streamed (`data.streaming`): the `TrainingStream` of `train`,
+    and the splits with dev and test read (train None)."""
+    if name != "conll" or not train:
+        raise ValueError(f"data.streaming=true reads a training file, data=conll data.train=PATH; got data={name}"
+                         f"{'' if name != 'conll' else ' without data.train'}")
+    if corpus_format(train, format) != "conll":
+        raise ValueError(f"data.streaming=true reads CoNLL column files, got a {corpus_format(train, format)} file "
+                         f"{train}; convert it to CoNLL columns, or set data.streaming=false")
+    if not dev:
+        raise ValueError("data.streaming=true needs a dev file, data.dev=PATH: a streamed training file is not held "
+                         "in memory, so no part of it can be held out")
+    options = dict(token_column=token_column, tag_column=tag_column, strict_columns=strict_columns)
+    held_out = [read_corpus(path, file_format=format, **options) if path else None for path in (dev, test)]
+    return TrainingStream(Path(train), max_len, options), Splits(None, *held_out)
 
 
 def _random_words(rng, count: int, *, min_len: int, max_len: int, suffix: str = "") -> list[str]:

@@ -32,6 +32,18 @@ def row_splits(lengths: np.ndarray) -> np.ndarray:
     return splits.astype(np.int32) if splits[-1] < 2**31 else splits
 
 
+def _positions(splits: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flat positions of rows `rows` of `splits`, laid end to end, and their own row splits.
+
+    >>> [a.tolist() for a in _positions(np.array([0, 2, 5, 6]), np.array([2, 0]))]
+    [[5, 0, 1], [0, 1, 3]]
+    """
+    starts = splits[rows].astype(np.int64)
+    lengths = splits[rows + 1] - starts
+    own = row_splits(lengths)
+    return np.repeat(starts - own[:-1], lengths) + np.arange(own[-1]), own
+
+
 @dataclass
 class Encoded:
     """A corpus as flat id arrays with row splits: sentence i is tokens token_splits[i] to
@@ -64,6 +76,25 @@ class Encoded:
         return sum(a.nbytes for a in (self.word_ids, self.char_ids, self.labels, self.token_splits,
                                       self.char_splits, self.sentence_weights, self.lengths))
 
+    def subset(self, index) -> Encoded:
+        """The sentences `index` (in that order) as an `Encoded` of their own.
+
+        >>> data = Encoded(np.arange(5), np.arange(1, 9), np.zeros(5, np.int32), np.array([0, 2, 5]),
+        ...                np.array([0, 1, 3, 4, 6, 8]), np.array([1.0, 2.0]))
+        >>> part = data.subset([1])
+        >>> part.word_ids.tolist(), part.char_ids.tolist(), part.char_splits.tolist(), part.sentence_weights.tolist()
+        ([2, 3, 4], [4, 5, 6, 7, 8], [0, 1, 3, 5], [2.0])
+        """
+        index = np.asarray(index, dtype=np.int64)
+        tokens, token_splits = _positions(self.token_splits, index)
+        chars, char_splits = _positions(self.char_splits, tokens)
+        return Encoded(self.word_ids[tokens], self.char_ids[chars], self.labels[tokens], token_splits, char_splits,
+                       self.sentence_weights[index])
+
+    def word_counts(self, vocabulary_size: int) -> np.ndarray:
+        """Tokens of each word id, (vocabulary_size,)."""
+        return np.bincount(self.word_ids, minlength=vocabulary_size)
+
     def per_token(self, values: np.ndarray) -> np.ndarray:
         """One value per sentence -> the sentence's value at each of its tokens (flat)."""
         return np.repeat(values, self.lengths, axis=0)
@@ -83,19 +114,24 @@ class Encoded:
 
 
 def batch_padder(data: Encoded, sample_weights: np.ndarray | None = None):
-    """The one home of padding: a TensorFlow function of sentence indices (b,) -> the batch
-    `({"words": (b, t), "chars": (b, t, c)}, labels, weights)`, padded to its own longest sentence (t)
-    and word (c).
-
-    Word and character ids are 0 on padding, labels (b, t) (multi-label: (b, t, labels)) PAD_LABEL,
-    and the weights (b, t), from the flat per-token `sample_weights`, 0 (None without them). Every
-    word gets at least one character position (c >= 1).
-    """
+    """A TensorFlow function of sentence indices (b,) -> the batch of those sentences of `data`, as
+    `pad_rows` pads it; the weights from the flat per-token `sample_weights` (None without them)."""
     import tensorflow as tf
 
-    word_ids, char_ids, labels, token_splits, char_splits = (tf.constant(a) for a in (
-        data.word_ids, data.char_ids, data.labels, data.token_splits, data.char_splits))
+    arrays = [tf.constant(a) for a in (data.word_ids, data.char_ids, data.labels, data.token_splits, data.char_splits)]
     weights = None if sample_weights is None else tf.constant(sample_weights, tf.float32)
+    return lambda index: pad_rows(*arrays, weights, index)
+
+
+def pad_rows(word_ids, char_ids, labels, token_splits, char_splits, weights, index):
+    """The one home of padding: sentences `index` (b,) of flat id tensors with row splits (as `Encoded`
+    holds them; `weights`: flat per-token, or None) -> the batch `({"words": (b, t), "chars": (b, t, c)},
+    labels, weights)`, padded to its own longest sentence (t) and word (c).
+
+    Word and character ids are 0 on padding, labels (b, t) (multi-label: (b, t, labels)) PAD_LABEL,
+    and the weights (b, t) 0 (None without weights). Every word gets at least one character position (c >= 1).
+    """
+    import tensorflow as tf
 
     def spans(splits, rows, flat_size):
         """Dense (rows, longest) positions into a flat array, of the rows `rows` of `splits`, and
@@ -105,21 +141,20 @@ def batch_padder(data: Encoded, sample_weights: np.ndarray | None = None):
         mask = offsets[None, :] < (ends - starts)[:, None]
         return tf.minimum(starts[:, None] + offsets[None, :], tf.cast(tf.maximum(flat_size - 1, 0), splits.dtype)), mask
 
-    def pad(index):
-        tokens, token_mask = spans(token_splits, index, tf.size(word_ids, out_type=tf.int64))  # (b, t)
-        real = tf.where(token_mask)  # (tokens, 2): (sentence, position) of each real token
-        chars, char_mask = spans(char_splits, tf.gather_nd(tokens, real), tf.size(char_ids, out_type=tf.int64))
-        chars = tf.where(char_mask, tf.gather(char_ids, chars), 0)  # (tokens, c)
-        chars = tf.pad(chars, [[0, 0], [0, tf.maximum(1 - tf.shape(chars)[1], 0)]])
-        shape = tf.concat([tf.shape(tokens, out_type=tf.int64), tf.shape(chars, out_type=tf.int64)[1:]], 0)
-        features = {"words": tf.where(token_mask, tf.gather(word_ids, tokens), 0),
-                    "chars": tf.scatter_nd(real, chars, shape)}
-        mask = token_mask if labels.shape.rank == 1 else token_mask[:, :, None]
-        batch_labels = tf.where(mask, tf.gather(labels, tokens), tf.constant(PAD_LABEL, labels.dtype))
-        batch_weights = None if weights is None else tf.where(token_mask, tf.gather(weights, tokens), 0.0)
-        return features, batch_labels, batch_weights
-
-    return pad
+    index = tf.cast(index, token_splits.dtype)
+    tokens, token_mask = spans(token_splits, index, tf.size(word_ids, out_type=tf.int64))  # (b, t)
+    real = tf.where(token_mask)  # (tokens, 2): (sentence, position) of each real token
+    chars, char_mask = spans(char_splits, tf.cast(tf.gather_nd(tokens, real), char_splits.dtype),
+                             tf.size(char_ids, out_type=tf.int64))
+    chars = tf.where(char_mask, tf.gather(char_ids, chars), 0)  # (tokens, c)
+    chars = tf.pad(chars, [[0, 0], [0, tf.maximum(1 - tf.shape(chars)[1], 0)]])
+    shape = tf.concat([tf.shape(tokens, out_type=tf.int64), tf.shape(chars, out_type=tf.int64)[1:]], 0)
+    features = {"words": tf.where(token_mask, tf.gather(word_ids, tokens), 0),
+                "chars": tf.scatter_nd(real, chars, shape)}
+    mask = token_mask if labels.shape.rank == 1 else token_mask[:, :, None]
+    batch_labels = tf.where(mask, tf.gather(labels, tokens), tf.constant(PAD_LABEL, labels.dtype))
+    batch_weights = None if weights is None else tf.where(token_mask, tf.gather(weights, tokens), 0.0)
+    return features, batch_labels, batch_weights
 
 
 def encode(corpus: Corpus, vocab: Vocabularies, *, max_chars: int | None = None, name: str = "corpus") -> Encoded:
@@ -246,12 +281,12 @@ class WordNoise:
     word_dropout: float = 0.0
 
     @classmethod
-    def from_training(cls, data: Encoded, vocabulary_size: int, *, singleton_unk: float = 0.0,
+    def from_training(cls, word_counts: np.ndarray, *, singleton_unk: float = 0.0,
                       word_dropout: float = 0.0) -> WordNoise | None:
-        """The noise for training on `data`, or None when both probabilities are 0.
+        """The noise for training on a corpus with `word_counts` tokens of each word id (`Encoded.word_counts`),
+        or None when both probabilities are 0.
 
-        >>> data = Encoded(np.array([2, 3, 2]), None, None, np.array([0, 3]), None, None)
-        >>> WordNoise.from_training(data, 5, singleton_unk=0.5).singletons.tolist()
+        >>> WordNoise.from_training(np.array([0, 0, 2, 1, 0]), singleton_unk=0.5).singletons.tolist()
         [False, False, False, True, False]
         """
         for name, p in (("singleton_unk", singleton_unk), ("word_dropout", word_dropout)):
@@ -259,8 +294,7 @@ class WordNoise:
                 raise ValueError(f"{name} is a probability between 0 and 1, got {p}")
         if not singleton_unk and not word_dropout:
             return None
-        counts = np.bincount(data.word_ids, minlength=vocabulary_size)
-        singletons = counts == 1
+        singletons = np.asarray(word_counts) == 1
         singletons[:UNK + 1] = False
         return cls(singletons, singleton_unk, word_dropout)
 
@@ -298,10 +332,19 @@ def make_dataset(data: Encoded, sample_weights: np.ndarray | None = None, *, bat
 
     def gather(index, seed):
         features, labels, weights = pad(index)
-        if noise is not None:
-            words = features["words"]
-            draw = tf.random.stateless_uniform(tf.shape(words), seed=seed)
-            features = {**features, "words": tf.where(draw < noise.unknown_probability(words), UNK, words)}
+        features = with_word_noise(features, seed, noise)
         return features if sample_weights is None else (features, labels, weights)
 
     return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def with_word_noise(features: dict, seed, noise: WordNoise | None) -> dict:
+    """A batch's `features` with its words read as UNK at random as `noise` says, drawn from the batch's
+    `seed` (a (2,) tensor); unchanged without noise."""
+    import tensorflow as tf
+
+    if noise is None:
+        return features
+    words = features["words"]
+    draw = tf.random.stateless_uniform(tf.shape(words), seed=seed)
+    return {**features, "words": tf.where(draw < noise.unknown_probability(words), UNK, words)}

@@ -64,15 +64,23 @@ def read_corpus(path: str | Path, *, file_format: str = "auto", **options) -> Co
     `options` may hold every reader's options; each reader takes the ones it knows.
     """
     path = Path(path)
-    if file_format == "auto":
-        suffix = path.suffix.lower()
-        file_format = {".conllu": "conllu", ".csv": "csv", ".tsv": "csv"}.get(suffix, "conll")
-    readers = {"conll": read_conll, "conllu": read_conllu, "csv": read_csv}
-    if file_format not in readers:
-        raise ValueError(f"unknown file format {file_format!r}; expected one of {sorted(readers)}")
-    reader = readers[file_format]
+    reader = {"conll": read_conll, "conllu": read_conllu, "csv": read_csv}[corpus_format(path, file_format)]
     accepted = inspect.signature(reader).parameters
     return reader(path, **{key: value for key, value in options.items() if key in accepted})
+
+
+def corpus_format(path: str | Path, file_format: str = "auto") -> str:
+    """The format of a corpus file: `file_format`, or with `auto` the one its suffix names (.conllu,
+    .csv, .tsv; CoNLL columns otherwise).
+
+    >>> corpus_format("a/train.tsv"), corpus_format("train.txt"), corpus_format("x.csv", "conll")
+    ('csv', 'conll', 'conll')
+    """
+    if file_format == "auto":
+        return {".conllu": "conllu", ".csv": "csv", ".tsv": "csv"}.get(Path(path).suffix.lower(), "conll")
+    if file_format not in ("conll", "conllu", "csv"):
+        raise ValueError(f"unknown file format {file_format!r}; expected one of ['conll', 'conllu', 'csv']")
+    return file_format
 
 
 def decode_utf8(raw: bytes, source: str | Path) -> str:
@@ -87,10 +95,19 @@ def decode_utf8(raw: bytes, source: str | Path) -> str:
         ) from None
 
 
-def _read_lines(path: Path) -> list[str]:
+def read_lines(path: Path):
+    """The text lines of the file `path` (as `str.splitlines` cuts them), read one at a time: memory
+    does not grow with the file. A ValueError names the line and byte offset of bytes that are not UTF-8."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    return decode_utf8(path.read_bytes(), path).splitlines()
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(f"{path}:{number}: not UTF-8 (byte offset {file.tell() - len(raw) + err.start}: "
+                                 f"{err.reason}); convert the file to UTF-8, e.g. with `iconv -t utf-8`") from None
+            yield from text.splitlines()
 
 
 def _sentence_weight(path: Path, number: int, value: str) -> float:
@@ -130,10 +147,24 @@ def read_conll(path: str | Path, *, token_column: int = 0, tag_column: int = -1,
     skipped: a comment is a line that is `#` or starts with `# `, before a sentence's first token
     (so hashtag tokens such as `#NFL O` are kept). `# weight = W` sets the next sentence's weight.
     """
+    tokens, tags, weights = [], [], []
+    for words, labels, weight in conll_sentences(path, token_column=token_column, tag_column=tag_column,
+                                                 strict_columns=strict_columns):
+        tokens.append(words), tags.append(labels), weights.append(weight)
+    return _finish(Path(path), Corpus(tokens, tags, weights), {})  # conll_sentences warns of skipped lines
+
+
+def conll_sentences(path: str | Path, *, token_column: int = 0, tag_column: int = -1, strict_columns: bool = True,
+                    warn: bool = True):
+    """The sentences of the CoNLL column file `path` as (tokens, tags, weight), read one at a time (as
+    `read_conll` reads them, which collects them): memory does not grow with the file. At the end, with
+    `warn`, a warning counts the lines skipped."""
     path = Path(path)
-    tokens, tags, weights, skipped = _conll_sentences(_read_lines(path), path, token_column=token_column,
-                                                      tag_column=tag_column, strict_columns=strict_columns)
-    return _finish(path, Corpus(tokens, tags, weights), skipped)
+    skipped = {"-DOCSTART- lines": 0, "comment lines": 0}
+    yield from _conll_sentences(read_lines(path), path, skipped, token_column=token_column, tag_column=tag_column,
+                                strict_columns=strict_columns)
+    if warn:
+        _warn_skipped(path, skipped)
 
 
 def read_untagged(text: str, input_format: str = "conll", *, source: str | Path = "<input>") -> list[list[str]]:
@@ -151,29 +182,25 @@ def read_untagged(text: str, input_format: str = "conll", *, source: str | Path 
     if input_format == "text":
         return [line.split() for line in text.splitlines() if line.strip()]
     # tag column = token column: a line needs its token alone (the "tags" read are dropped)
-    tokens, _, _, skipped = _conll_sentences(text.splitlines(), source, token_column=0, tag_column=0,
-                                             strict_columns=False)
+    skipped = {"-DOCSTART- lines": 0, "comment lines": 0}
+    tokens = [words for words, _, _ in _conll_sentences(text.splitlines(), source, skipped, token_column=0,
+                                                         tag_column=0, strict_columns=False)]
     _warn_skipped(source, skipped)
     return tokens
 
 
-def _conll_sentences(lines: list[str], source, *, token_column: int, tag_column: int, strict_columns: bool):
-    """(tokens, tags, weights, skipped line counts) of CoNLL `lines`, read as `read_conll` describes."""
+def _conll_sentences(lines, source, skipped: dict[str, int], *, token_column: int, tag_column: int,
+                     strict_columns: bool):
+    """The sentences of CoNLL `lines` as (tokens, tags, weight), read as `read_conll` describes; `skipped`
+    counts the lines skipped."""
     needed = max(token_column, tag_column) + 1 if tag_column >= 0 else max(token_column + 1, -tag_column, 2)
     first_columns = None  # (line number, column count) of the first token line
-    tokens, tags, weights = [], [], []
     words, labels, weight = [], [], 1.0
-    skipped = {"-DOCSTART- lines": 0, "comment lines": 0}
-
-    def close_sentence():
-        nonlocal words, labels, weight
-        if words:
-            tokens.append(words), tags.append(labels), weights.append(weight)
-        words, labels, weight = [], [], 1.0
-
     for number, line in enumerate(lines, start=1):
         if not line.strip():
-            close_sentence()
+            if words:
+                yield words, labels, weight
+            words, labels, weight = [], [], 1.0
             continue
         if not words and _is_comment(line):
             skipped["comment lines"] += 1
@@ -197,8 +224,8 @@ def _conll_sentences(lines: list[str], source, *, token_column: int, tag_column:
             )
         words.append(columns[token_column])
         labels.append(columns[tag_column])
-    close_sentence()
-    return tokens, tags, weights, skipped
+    if words:
+        yield words, labels, weight
 
 
 def read_conllu(path: str | Path, *, tag_field: str = "upos") -> Corpus:
@@ -214,7 +241,7 @@ def read_conllu(path: str | Path, *, tag_field: str = "upos") -> Corpus:
     tokens, tags, weights = [], [], []
     words, labels, weight = [], [], 1.0
     skipped = {"multi-word token ranges": 0, "empty nodes": 0}
-    for number, line in enumerate(_read_lines(path) + [""], start=1):
+    for number, line in enumerate([*read_lines(path), ""], start=1):
         if not line.strip():
             if words:
                 tokens.append(words), tags.append(labels), weights.append(weight)

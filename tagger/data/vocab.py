@@ -7,7 +7,7 @@ import json
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tagger.data.tags import label_set
@@ -82,7 +82,12 @@ class Vocabulary:
         >>> Vocabulary.build([["a", "b", "a"]], extra=["c", "a"]).items
         ('<pad>', '<unk>', 'a', 'b', 'c')
         """
-        counts = Counter(item for sequence in sequences for item in sequence)
+        return cls.from_counts(Counter(item for sequence in sequences for item in sequence), min_freq=min_freq,
+                               has_specials=has_specials, extra=extra)
+
+    @classmethod
+    def from_counts(cls, counts: Counter, *, min_freq: int = 1, has_specials: bool = True, extra=()) -> Vocabulary:
+        """The items of `counts` seen `min_freq` times, most frequent first, then the `extra` items not already kept."""
         kept = sorted((item for item, n in counts.items() if n >= min_freq), key=lambda s: (-counts[s], s))
         kept += [item for item in dict.fromkeys(extra) if item not in set(kept)]
         return cls(tuple(_SPECIALS + kept if has_specials else kept), has_specials)
@@ -100,6 +105,45 @@ class Vocabulary:
         return self._index[item]
 
 
+@dataclass
+class TrainingCounts:
+    """What one pass over the training sentences counts: the words (normalised for the lookup), the
+    characters, the labels (multi-label: each label of a token's set), sentences and tokens. The
+    vocabularies and the class weights are made from these, so a corpus read in one pass, never held
+    whole (`data.streaming`), gets the same ones as a corpus in memory."""
+
+    lowercase: bool = False
+    digits_to_zero: bool = False
+    multi_label: bool = False
+    words: Counter = field(default_factory=Counter)
+    chars: Counter = field(default_factory=Counter)
+    labels: Counter = field(default_factory=Counter)
+    sentences: int = 0
+    tokens: int = 0
+
+    @classmethod
+    def of(cls, sentences, *, lowercase: bool = False, digits_to_zero: bool = False,
+           multi_label: bool = False) -> TrainingCounts:
+        """Counts of `sentences`, each (tokens, tags) or (tokens, tags, weight), read once in order.
+
+        >>> counts = TrainingCounts.of([(["Ab", "7"], ["B-X", "O"])], lowercase=True, digits_to_zero=True)
+        >>> dict(counts.words), counts.chars["A"], dict(counts.labels), counts.tokens
+        ({'ab': 1, '0': 1}, 1, {'B-X': 1, 'O': 1}, 2)
+        """
+        counts = cls(lowercase, digits_to_zero, multi_label)
+        for words, tags, *_ in sentences:
+            counts.words.update(normalize_word(w, lowercase=lowercase, digits_to_zero=digits_to_zero) for w in words)
+            counts.chars.update(c for word in words for c in word)
+            counts.labels.update((label for tag in tags for label in label_set(tag)) if multi_label else tags)
+            counts.sentences += 1
+            counts.tokens += len(words)
+        return counts
+
+    def label_counts(self, labels) -> list[int]:
+        """Training tokens of each of `labels` (multi-label: tokens whose set holds it)."""
+        return [self.labels[label] for label in labels]
+
+
 @dataclass(frozen=True)
 class Vocabularies:
     """Everything needed to turn tokens into model inputs and model outputs into tags."""
@@ -114,19 +158,22 @@ class Vocabularies:
     @classmethod
     def build(cls, tokens, tags, *, min_freq: int = 1, lowercase: bool = False, extra_words=(),
               multi_label: bool = False, digits_to_zero: bool = False) -> Vocabularies:
-        """Tables for a training split, plus `extra_words` (e.g. dev/test words with pretrained
-        vectors). Words are normalised for the lookup as `lowercase` and `digits_to_zero` say;
-        characters come from the original tokens; labels are never changed."""
-        def normal(word):
-            return normalize_word(word, lowercase=lowercase, digits_to_zero=digits_to_zero)
+        """Tables for a training split (`tokens` and `tags`, one list per sentence), as `from_counts` makes them."""
+        counts = TrainingCounts.of(zip(tokens, tags), lowercase=lowercase, digits_to_zero=digits_to_zero,
+                                   multi_label=multi_label)
+        return cls.from_counts(counts, min_freq=min_freq, extra_words=extra_words)
 
-        words = Vocabulary.build(([normal(w) for w in s] for s in tokens), min_freq=min_freq,
-                                 extra=(normal(w) for w in extra_words))
-        chars = Vocabulary.build(word for s in tokens for word in s)
-        if multi_label:
-            tags = ([label for tag in sentence for label in label_set(tag)] for sentence in tags)
-        labels = Vocabulary.build(tags, has_specials=False)
-        return cls(words, chars, labels, lowercase, multi_label, digits_to_zero)
+    @classmethod
+    def from_counts(cls, counts: TrainingCounts, *, min_freq: int = 1, extra_words=()) -> Vocabularies:
+        """Tables for the training split that `counts` counted, plus `extra_words` (e.g. dev/test words
+        with pretrained vectors). Words are normalised for the lookup as the counts were; characters
+        come from the original tokens; labels are never changed."""
+        def normal(word):
+            return normalize_word(word, lowercase=counts.lowercase, digits_to_zero=counts.digits_to_zero)
+
+        return cls(Vocabulary.from_counts(counts.words, min_freq=min_freq, extra=(normal(w) for w in extra_words)),
+                   Vocabulary.from_counts(counts.chars), Vocabulary.from_counts(counts.labels, has_specials=False),
+                   counts.lowercase, counts.multi_label, counts.digits_to_zero)
 
     def word_id(self, word: str) -> int:
         return self.words.index(normalize_word(word, lowercase=self.lowercase, digits_to_zero=self.digits_to_zero))

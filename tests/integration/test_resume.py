@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 ARGS = ["data=synthetic", "data.num_sentences=200", "data.max_sentence_length=30", "model=tiny", "trainer=quick",
         "trainer.epochs=8", "trainer.batch_size=8", "seed=7",
         # per-epoch randomness and state beyond the weights: unknown-word draws, the annealed learning rate
-        "trainer.singleton_unk=0.5", "trainer.word_dropout=0.05", "trainer.anneal_patience=1", "trainer.lr_decay=0.1"]
+        "trainer.singleton_unk=0.5", "trainer.word_dropout=0.05", "trainer.anneal_patience=1", "trainer.lr_decay=0.1",
+        "trainer.average=0.9"]  # the weights' average: swapped in at each epoch's end, both kept in the backup
 
 
 def command(run_dir):

@@ -89,3 +89,30 @@ def test_schedule_state_round_trips():
 def test_bad_anneal_factor_is_refused():
     with pytest.raises(ValueError, match="anneal_factor must be between 0 and 1, got 2"):
         Schedule(FakeCheckpoint(), learning_rate=0.1, anneal_factor=2)
+
+
+def test_the_weights_average_is_swapped_in_and_out_exactly():
+    from tagger.callbacks import SwapAverage
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=make_optimizer("sgd", 0.1, average=0.5), loss="mse")
+    x, y = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]]), np.array([[1.0], [0.0], [2.0]])
+    for step in range(3):  # (fit would end by putting the average in the model)
+        model.train_on_batch(x[step:step + 1], y[step:step + 1])
+    raw = [v.numpy() for v in model.trainable_variables]
+    average = [v.numpy() for v in model.optimizer._model_variables_moving_average]
+    assert not np.allclose(raw[0], average[0])
+    swap = SwapAverage()
+    swap.set_model(model)
+    swap.on_epoch_end(0)
+    for now, expected in zip(model.trainable_variables, average):
+        np.testing.assert_array_equal(now.numpy(), expected)
+    swap.on_epoch_end(0)
+    for now, expected in zip([*model.trainable_variables, *model.optimizer._model_variables_moving_average],
+                             raw + average):
+        np.testing.assert_array_equal(now.numpy(), expected)  # bit for bit
+
+
+def test_average_is_a_momentum():
+    with pytest.raises(ValueError, match="average is a momentum between 0 and 1"):
+        make_optimizer("sgd", 0.1, average=1.0)

@@ -119,6 +119,17 @@ def test_encoding_round_trips_every_token_character_and_label():
     assert [[vocab.labels.items[i] for i in s] for s in data.per_sentence(data.labels)] == corpus.tags
 
 
+def test_a_subset_holds_its_sentences_as_the_whole_corpus_does():
+    corpus = corpus_with_a_long_sentence_and_a_long_word()
+    data = encode(corpus, Vocabularies.build(corpus.tokens, corpus.tags), max_chars=None)
+    index = [7, 2, 0]  # the long word's sentence first
+    whole, part = data.padded(index), data.subset(index).padded([0, 1, 2])
+    for name in ("words", "chars"):
+        np.testing.assert_array_equal(part[0][name], whole[0][name])
+    np.testing.assert_array_equal(part[1], whole[1])
+    assert data.subset(index).sentence_weights.tolist() == [1.0, 1.0, 1.0] and whole[0]["chars"].shape[2] == 1000
+
+
 def test_max_chars_cuts_long_words_to_their_first_characters(caplog):
     corpus = corpus_with_a_long_sentence_and_a_long_word()
     vocab = Vocabularies.build(corpus.tokens, corpus.tags)
@@ -251,29 +262,29 @@ def noisy_words(noise, plan, epochs):
 
 def test_word_noise_finds_the_training_singletons():
     data = encode(NOISE_CORPUS, vocab := Vocabularies.build(NOISE_CORPUS.tokens, NOISE_CORPUS.tags))
-    noise = WordNoise.from_training(data, len(vocab.words), singleton_unk=0.5)
+    noise = WordNoise.from_training(data.word_counts(len(vocab.words)), singleton_unk=0.5)
     assert [vocab.words.items[i] for i in np.flatnonzero(noise.singletons)] == ["c", "d"]
-    assert WordNoise.from_training(data, len(vocab.words)) is None  # both probabilities 0: no noise
+    assert WordNoise.from_training(data.word_counts(len(vocab.words))) is None  # both probabilities 0: no noise
     with pytest.raises(ValueError, match="word_dropout is a probability between 0 and 1, got 1.5"):
-        WordNoise.from_training(data, len(vocab.words), word_dropout=1.5)
+        WordNoise.from_training(data.word_counts(len(vocab.words)), word_dropout=1.5)
 
 
 def test_singleton_unk_replaces_singletons_only_and_word_dropout_any_real_word():
     data = encode(NOISE_CORPUS, vocab := Vocabularies.build(NOISE_CORPUS.tokens, NOISE_CORPUS.tags))
     plan = BatchPlan(data.lengths, 2, seed=3)
-    always = WordNoise.from_training(data, len(vocab.words), singleton_unk=1.0)
+    always = WordNoise.from_training(data.word_counts(len(vocab.words)), singleton_unk=1.0)
     _, (epoch,) = noisy_words(always, plan, 1)
     for sentence, words in epoch.items():
         expected = [UNK if always.singletons[w] else w for w in data.per_sentence(data.word_ids)[sentence]]
         assert words == expected
-    everything = WordNoise.from_training(data, len(vocab.words), word_dropout=1.0)
+    everything = WordNoise.from_training(data.word_counts(len(vocab.words)), word_dropout=1.0)
     _, (epoch,) = noisy_words(everything, BatchPlan(data.lengths, 2, seed=3), 1)
     assert all(w == UNK for words in epoch.values() for w in words)  # every real word, no padding id 0
 
 
 def test_word_noise_depends_on_seed_and_epoch_only():
     data = encode(NOISE_CORPUS, vocab := Vocabularies.build(NOISE_CORPUS.tokens, NOISE_CORPUS.tags))
-    noise = WordNoise.from_training(data, len(vocab.words), word_dropout=0.5)
+    noise = WordNoise.from_training(data.word_counts(len(vocab.words)), word_dropout=0.5)
     _, first = noisy_words(noise, BatchPlan(data.lengths, 2, seed=3), 6)
     resumed_plan = BatchPlan(data.lengths, 2, seed=3)
     resumed_plan.next_epoch = 4

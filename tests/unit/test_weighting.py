@@ -9,7 +9,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from tagger.data.encode import encode
 from tagger.data.readers import Corpus
-from tagger.data.vocab import Vocabularies
+from tagger.data.vocab import TrainingCounts, Vocabularies
 from tagger.weighting import (
     class_weights,
     label_counts,
@@ -133,12 +133,14 @@ def test_token_weights_without_sentence_weights_and_with_unknown_labels():
 def test_label_weights_for_gives_flat_weights_per_real_token():
     train = Corpus([["a", "b", "c"], ["d"]], [["O", "X", "O"], ["O"]], [1.0, 0.5])
     dev = Corpus([["a", "zz"]], [["X", "NEW"]])
-    vocab = Vocabularies.build(train.tokens, train.tags)
-    weights = label_weights_for(list(vocab.labels.items), encode(train, vocab), encode(dev, vocab), "balanced")
+    counts = TrainingCounts.of(zip(train.tokens, train.tags))
+    vocab = Vocabularies.from_counts(counts)
+    labels = list(vocab.labels.items)
+    weights = label_weights_for(labels, counts.label_counts(labels), counts.tokens, "balanced")
     assert weights.tokens == 4 and weights.counts.tolist() == [3, 1]
     np.testing.assert_allclose(weights.class_weights, [4 / 6, 2.0])  # N / (K n_c), mean token weight 1
-    np.testing.assert_allclose(weights.train, [4 / 6, 2.0, 4 / 6, 2 / 6], rtol=1e-6)  # x the sentence's weight
-    np.testing.assert_allclose(weights.dev, [2.0, 0.0])  # the unknown label weighs 0
+    np.testing.assert_allclose(weights.per_token(encode(train, vocab)), [4 / 6, 2.0, 4 / 6, 2 / 6], rtol=1e-6)
+    np.testing.assert_allclose(weights.per_token(encode(dev, vocab)), [2.0, 0.0])  # the unknown label weighs 0
 
 
 def test_prior_log_frequencies():
