@@ -15,6 +15,7 @@ import numpy as np
 
 from tagger.checkpoint import save_model
 from tagger.data.encode import BatchPlan, Encoded
+from tagger.data.shards import ShardPlan
 from tagger.distribute import gathered_over_replicas
 from tagger.metrics import format_scores, headline
 from tagger.options import PREDICT_BATCH_SIZE
@@ -104,7 +105,7 @@ class EpochRandomness(keras.callbacks.Callback):
     every dropout mask. Keras keeps dropout's random state outside the saved weights; resetting
     it at each epoch start lets a resumed run draw the masks an uninterrupted run would have."""
 
-    def __init__(self, plan: BatchPlan):
+    def __init__(self, plan: BatchPlan | ShardPlan):
         super().__init__()
         self.plan = plan
 

@@ -27,13 +27,42 @@ def make_optimizer(name: str = "adam", learning_rate: float = 1e-3, *, momentum:
         raise ValueError(f"average is a momentum between 0 and 1 (e.g. 0.999), got {average}")
     options = dict(learning_rate=learning_rate, clipnorm=clipnorm, weight_decay=weight_decay,
                    use_ema=average is not None, ema_momentum=average or 0.99)
+    classes = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam, "nadam": keras.optimizers.Nadam,
+               "adamw": keras.optimizers.AdamW}
+    if name not in classes:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
     if name == "sgd":
-        return keras.optimizers.SGD(momentum=momentum, **options)
+        options["momentum"] = momentum
     if name == "adamw":
-        return keras.optimizers.AdamW(**{**options, "weight_decay": weight_decay or 0.0})
-    if name in ("adam", "nadam"):
-        return {"adam": keras.optimizers.Adam, "nadam": keras.optimizers.Nadam}[name](**options)
-    raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+        options["weight_decay"] = weight_decay or 0.0
+    return (_warmed_up_average(classes[name]) if average is not None else classes[name])(**options)
+
+
+def average_momentum(step, momentum: float):
+    """The momentum of the weights' moving average at (0-based) optimizer `step`: min(momentum, (1 + step) /
+    (10 + step)), as TensorFlow's ExponentialMovingAverage with `num_updates`. Early on the average follows
+    the weights closely (Keras' own starts at full momentum, so for thousands of steps it holds mostly the
+    initial weights); later it spans about the last tenth of the steps, up to 1 / (1 - momentum) steps.
+
+    >>> [round(float(average_momentum(step, 0.999)), 4) for step in (0, 90, 100_000)]
+    [0.1, 0.91, 0.999]
+    """
+    step = keras.ops.cast(step, "float32")
+    return keras.ops.minimum(momentum, (1.0 + step) / (10.0 + step))
+
+
+def _warmed_up_average(optimizer_class: type) -> type:
+    """`optimizer_class` whose moving average of the weights (use_ema) uses `average_momentum`."""
+
+    class WarmedUpAverage(optimizer_class):
+        def _update_model_variables_moving_average(self, trainable_variables):
+            momentum = average_momentum(self.iterations, self.ema_momentum)
+            for variable, average in zip(trainable_variables, self._model_variables_moving_average):
+                if average is not None:
+                    average.assign(momentum * average + (1.0 - momentum) * variable)
+
+    WarmedUpAverage.__name__ = optimizer_class.__name__
+    return WarmedUpAverage
 
 
 def decayed_rate(base: float, epoch: int, decay: float, scale: float = 1.0) -> float:
