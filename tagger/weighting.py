@@ -5,7 +5,7 @@ that set the output bias, and what a run's weighting scheme makes of its trainin
 Pure numpy. Keras' `fit(class_weight=...)` cannot weight tags: for (samples, seq_len) labels it
 gives one weight per *sequence*. The weights here reach the loss as the `sample_weight` element
 of each batch instead, one weight per token: its label's class weight times its sentence's weight.
-They are kept flat, one per real token, like the encoded labels; `encode.batch_padder` lays them out as
+They are kept flat, one per real token, like the encoded labels; `encode.pad_rows` lays them out as
 (samples, seq_len) per batch, with 0 on padding.
 """
 
@@ -217,7 +217,7 @@ class LabelWeights:
         return prior_log_frequencies(self.counts)
 
     def per_token(self, data: Encoded) -> np.ndarray:
-        """The flat sample weights of the encoded tokens of `data` (padded per batch by `encode.batch_padder`):
+        """The flat sample weights of the encoded tokens of `data` (padded per batch by `encode.pad_rows`):
         for single labels class weight x sentence weight; for multi-label tags, whose per-label weights act
         inside the loss, the sentence weights."""
         sentence_weights = data.per_token(data.sentence_weights)

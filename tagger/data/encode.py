@@ -49,7 +49,7 @@ class Encoded:
     """A corpus as flat id arrays with row splits: sentence i is tokens token_splits[i] to
     token_splits[i + 1] of `word_ids` and `labels`, and token k is characters char_splits[k] to
     char_splits[k + 1] of `char_ids`. Memory follows the real tokens and characters; batches are padded
-    when they are built (`batch_padder`)."""
+    when they are built (`pad_rows`)."""
 
     word_ids: np.ndarray  # (tokens,) int32
     char_ids: np.ndarray  # (characters,) int32, never 0 (PAD)
@@ -309,7 +309,7 @@ class WordNoise:
 
 def make_dataset(data: Encoded, sample_weights: np.ndarray | None = None, *, batch_size: int,
                  plan: BatchPlan | None = None, order=None, noise: WordNoise | None = None):
-    """A tf.data pipeline of `({"words", "chars"}, labels, sample_weights)` batches, padded by `batch_padder`.
+    """A tf.data pipeline of `({"words", "chars"}, labels, sample_weights)` batches, padded by `pad_rows`.
 
     Each batch is padded to its own longest sentence and word. Batches follow `plan` (training),
     or else `order` (default: corpus order) cut by `ordered_batches`. `sample_weights` are flat, one
