@@ -15,6 +15,8 @@ from tagger.data.vocab import Vocabularies
 from tagger.train import train
 from tests.conftest import write_conll
 
+pytestmark = pytest.mark.slow
+
 # Split sentences (max_len), sentence weights, unknown-word noise, class weights and a CRF: all see the stream
 ARGS = ["data=conll", "model=tiny", "trainer=quick", "weighting=balanced", "data.max_len=15",
         "trainer.singleton_unk=0.5", "trainer.word_dropout=0.05"]
