@@ -107,11 +107,12 @@ def callbacks_for(plan: BatchPlan | ShardPlan, checkpoint: BestCheckpoint, dev_s
 
 
 def training_batches(train: Encoded | Shards, weights: LabelWeights, *, batch_size: int, seed: int = 0,
-                     bucketing: bool = True, noise: WordNoise | None = None, multi_label: bool = False):
+                     bucketing: bool = True, noise: WordNoise | None = None):
     """(plan, tf.data pipeline) of the training batches of `train`, in memory or in shards, each epoch's
     order and word noise drawn from (seed, epoch)."""
     if isinstance(train, Shards):
         plan = ShardPlan(train, batch_size, seed=seed, bucketing=bucketing)
+        multi_label = weights.negative_weights is not None
         return plan, shard_dataset(plan, weights.per_token, noise=noise,
                                    multi_label_count=len(weights.labels) if multi_label else None)
     plan = BatchPlan(train.lengths, batch_size, seed=seed, bucketing=bucketing)
@@ -190,7 +191,7 @@ def fit(model: keras.Model, train: Encoded | Shards, dev: Encoded, weights: Labe
     noise = WordNoise.from_training(train.word_counts(model.get_layer("word_embedding").input_dim),
                                     singleton_unk=singleton_unk, word_dropout=word_dropout)
     plan, batches = training_batches(train, weights, batch_size=batch_size, seed=seed, bucketing=bucketing,
-                                     noise=noise, multi_label=multi_label)
+                                     noise=noise)
     dev_scores = DevScores(dev, dev_gold, labels, batch_size=eval_batch_size, multi_label=multi_label,
                            threshold=threshold)
     callbacks = callbacks_for(plan, checkpoint, dev_scores, schedule, tokens_per_epoch=train.num_tokens,

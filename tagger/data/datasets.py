@@ -54,12 +54,11 @@ def split_long_sentences(corpus: Corpus, max_len: int | None, *, name: str = "tr
     >>> pieces.tags, pieces.weights
     ([['O', 'B-X', 'I-X'], ['O'], ['B-X', 'I-X', 'I-X'], ['O']], [2.0, 2.0, 2.0, 1.0])
     """
-    if max_len is not None and max_len < 1:
-        raise ValueError(f"data.max_len must be at least 1 token (or null: never split), got {max_len}")
+    split = pieces(zip(corpus.tokens, corpus.tags, corpus.weights), max_len, name=name)  # checks max_len
     if max_len is None or all(len(sentence) <= max_len for sentence in corpus.tokens):
         return corpus
     tokens, tags, weights = [], [], []
-    for words, labels, weight in pieces(zip(corpus.tokens, corpus.tags, corpus.weights), max_len, name=name):
+    for words, labels, weight in split:
         tokens.append(words), tags.append(labels), weights.append(weight)
     return Corpus(tokens, tags, weights)
 
@@ -69,6 +68,10 @@ def pieces(sentences, max_len: int | None, *, name: str = "train", warn: bool = 
     `split_long_sentences` splits it; at the end, with `warn`, one warning counts the sentences split."""
     if max_len is not None and max_len < 1:
         raise ValueError(f"data.max_len must be at least 1 token (or null: never split), got {max_len}")
+    return _pieces(sentences, max_len, name, warn)
+
+
+def _pieces(sentences, max_len: int | None, name: str, warn: bool):
     sentences_read = long_sentences = pieces_made = 0
     for words, labels, weight in sentences:
         starts = [0] if max_len is None else piece_starts(labels, max_len)

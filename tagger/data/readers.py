@@ -83,15 +83,16 @@ def corpus_format(path: str | Path, file_format: str = "auto") -> str:
     return file_format
 
 
-def decode_utf8(raw: bytes, source: str | Path) -> str:
-    """`raw` as text; a ValueError naming `source`, the line and the byte offset if it is not UTF-8."""
+def decode_utf8(raw: bytes, source: str | Path, *, line: int = 1, offset: int = 0) -> str:
+    """`raw` as text; a ValueError naming `source`, the line and the byte offset if it is not UTF-8.
+    `raw` may be part of the file: from line `line`, at byte `offset` (a byte order mark is read only at 0)."""
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig" if offset == 0 else "utf-8")
     except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
+        line += raw[: err.start].count(b"\n")
         raise ValueError(
-            f"{source}:{line}: not UTF-8 (byte offset {err.start}: {err.reason}); "
-            "convert the file to UTF-8, e.g. with `iconv -t utf-8`"
+            f"{source}:{line}: not UTF-8 (byte offset {offset + err.start}: "
+            f"{err.reason}); convert the file to UTF-8, e.g. with `iconv -t utf-8`"
         ) from None
 
 
@@ -101,13 +102,10 @@ def read_lines(path: Path):
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     with open(path, "rb") as file:
+        offset = 0
         for number, raw in enumerate(file, start=1):
-            try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as err:
-                raise ValueError(f"{path}:{number}: not UTF-8 (byte offset {file.tell() - len(raw) + err.start}: "
-                                 f"{err.reason}); convert the file to UTF-8, e.g. with `iconv -t utf-8`") from None
-            yield from text.splitlines()
+            yield from decode_utf8(raw, path, line=number, offset=offset).splitlines()
+            offset += len(raw)
 
 
 def _sentence_weight(path: Path, number: int, value: str) -> float:

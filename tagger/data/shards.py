@@ -35,9 +35,6 @@ class Shards:
     num_tokens: int
     token_counts: np.ndarray  # (vocabulary size,) training tokens of each word id
 
-    def __len__(self) -> int:
-        return sum(self.sizes)
-
     def load(self, number: int) -> Encoded:
         with np.load(self.directory / f"shard-{number:05d}.npz") as saved:
             return Encoded(*(saved[name] for name in _ARRAYS))
