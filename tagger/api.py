@@ -60,7 +60,8 @@ class Tagger:
 
     @property
     def labels(self) -> list[str]:
-        """The labels the model predicts, in the order of its outputs."""
+        """The model's labels, in the order of its outputs (for a model trained on the IOBES tags of IOB2
+        data, IOBES labels: its tags come out as IOB2, `Vocabularies.tag_names`)."""
         return list(self.checkpoint.vocab.labels.items)
 
     @property
@@ -90,11 +91,12 @@ class Tagger:
             raise ValueError(f"probabilities (predict's output_probs=true) need a softmax model; this one has a "
                              f"{self.checkpoint.info.head} head: a CRF gives whole paths, and multi-label tags one "
                              "probability per label")
-        placeholder = self.labels[0]  # tags are unknown; the encoder still fills label arrays
+        tag_names = self.checkpoint.vocab.tag_names
+        placeholder = tag_names[0]  # tags are unknown; the encoder still fills label arrays
         data = encode(Corpus(tokens, [[placeholder] * len(s) for s in tokens]), self.checkpoint.vocab,
                       max_chars=self.checkpoint.info.max_chars, name="input")
         outputs = predict_probabilities(self.checkpoint.model, data, batch_size=batch_size)
-        tagged = tags_and_probabilities(self.checkpoint.model, outputs, self.labels,
+        tagged = tags_and_probabilities(self.checkpoint.model, outputs, tag_names,
                                         multi_label=self.checkpoint.vocab.multi_label,
                                         **self._decoding(logit_adjustment, threshold))
         if probabilities:

@@ -79,7 +79,7 @@ def tag_function(checkpoint: Checkpoint, *, logit_adjustment: bool = True, thres
         width = tf.shape(tokens, out_type=tf.int32)[1]
         tf.debugging.assert_less_equal(lengths, width, message="a length is larger than the tokens' time dimension")
         outputs = model(encoder(tokens, lengths), training=False)
-        tags = tags_in_graph(outputs, lengths, vocab.labels.items, **decoding)
+        tags = tags_in_graph(outputs, lengths, vocab.tag_names, **decoding)
         return {"tags": tf.pad(tags, [[0, 0], [0, tf.maximum(width - tf.shape(tags)[1], 0)]])[:, :width]}
 
     return tag, encoder

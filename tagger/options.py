@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from tagger.data.tags import is_span_labelling
+from tagger.data.tags import is_span_labelling, span_scheme
 
 AUTO = "auto"  # model.head and trainer.monitor: chosen from the training labels (`choose_recipe`)
 OPTIMIZERS = ("adam", "nadam", "adamw", "sgd")
@@ -29,6 +29,9 @@ STRATEGIES = ("default", "mirrored", "multi_worker")
 # conll: one token per line (first column), blank line between sentences; text: one whitespace-tokenised
 # sentence per line
 INPUT_FORMATS = ("conll", "text")
+# data.tag_scheme, the labels a model trains on: auto (IOBES for IOB2 span tags: `choose_tag_scheme`); iobes
+# (IOB/IOB2 span tags as IOBES); as_read (the tags as the data gives them)
+TAG_SCHEMES = (AUTO, "iobes", "as_read")
 # error: refuse gold labels the checkpoint was not trained on, listing them; as_o: score them as O;
 # ignore: leave their tokens out of the scores
 UNKNOWN_LABELS = ("error", "as_o", "ignore")
@@ -60,6 +63,41 @@ def check_options(labels: Sequence[str], *, multi_label: bool = False, head: str
                          "it takes no CRF head, focal loss, logit adjustment or entity monitor")
     if crf_constraints and not is_span_labelling(labels):
         raise ValueError("model.crf_constraints=true needs IOB2/IOBES labels")
+
+
+def choose_tag_scheme(tag_scheme: str, labels: Sequence[str], *, iob2_breaks: int = 0,
+                      multi_label: bool = False) -> tuple[bool, str]:
+    """(train on IOBES labels?, why) for training tags with `labels` among which `iob2_breaks` `I-` tags
+    open a span. IOBES labels are written back as IOB2 tags (`tags.iob2_name`), so scores, predictions
+    and exports stay in the data's scheme.
+
+    `auto` trains IOB2 span tags as IOBES, which measured better for entity F1 (README, Measured), and
+    keeps IOBES tags, IOB1 tags (or broken IOB2) and other labels as read; `iobes` trains any IOB/IOB2
+    span tags as IOBES (an `I-` tag that opens a span opens it, and is written back as `B-`); `as_read`
+    keeps the tags as the data gives them.
+
+    >>> choose_tag_scheme("auto", ["O", "B-X", "I-X"])
+    (True, 'IOB2 tags, trained as IOBES and written back as IOB2 (data.tag_scheme=auto)')
+    >>> choose_tag_scheme("auto", ["O", "I-X"], iob2_breaks=3)[0], choose_tag_scheme("auto", ["NOUN"])
+    (False, (False, ''))
+    >>> choose_tag_scheme("iobes", ["NOUN", "VERB"])
+    Traceback (most recent call last):
+    ValueError: data.tag_scheme=iobes needs IOB/IOB2 span tags, and the training labels are not (NOUN, VERB); use data.tag_scheme=auto
+    """
+    if tag_scheme not in TAG_SCHEMES:
+        raise ValueError(f"tag_scheme must be one of {TAG_SCHEMES}, got {tag_scheme!r}")
+    scheme = None if multi_label else span_scheme(labels)
+    if tag_scheme == "iobes" and scheme != "IOB2":
+        shown = ", ".join(list(labels)[:5]) + (", ..." if len(labels) > 5 else "")
+        kind = "are IOBES already" if scheme == "IOBES" else "are multi-label tags" if multi_label else "are not"
+        raise ValueError(f"data.tag_scheme=iobes needs IOB/IOB2 span tags, and the training labels {kind}"
+                         f"{f' ({shown})' if shown else ''}; use data.tag_scheme=auto")
+    if tag_scheme == "as_read" or scheme != "IOB2":
+        return False, "" if scheme is None else f"{scheme} tags, trained as read (data.tag_scheme={tag_scheme})"
+    if tag_scheme == AUTO and iob2_breaks:
+        return False, (f"IOB1 tags or broken IOB2 ({iob2_breaks} I- tags open a span), trained as read "
+                       "(data.tag_scheme=auto; data.tag_scheme=iobes trains them as IOBES)")
+    return True, f"IOB2 tags, trained as IOBES and written back as IOB2 (data.tag_scheme={tag_scheme})"
 
 
 class Recipe(NamedTuple):

@@ -16,7 +16,8 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from tagger.data.datasets import SYNTHETIC_PRIORS
 from tagger.options import (AUTO, CHAR_ENCODERS, CRF_WEIGHTINGS, HEADS, INPUT_FORMATS, LOSSES, MONITORS, OPTIMIZERS,
-                            OUTPUT_BIASES, PREDICT_BATCH_SIZE, STRATEGIES, UNKNOWN_LABELS, WEIGHTING_SCHEMES)
+                            OUTPUT_BIASES, PREDICT_BATCH_SIZE, STRATEGIES, TAG_SCHEMES, UNKNOWN_LABELS,
+                            WEIGHTING_SCHEMES)
 
 
 def _choices(name: str, values) -> type[Enum]:
@@ -35,6 +36,7 @@ UnknownLabels = _choices("UnknownLabels", UNKNOWN_LABELS)
 LossName = _choices("LossName", LOSSES)
 Monitor = _choices("Monitor", (AUTO, *MONITORS))
 Optimizer = _choices("Optimizer", OPTIMIZERS)
+TagScheme = _choices("TagScheme", TAG_SCHEMES)
 
 
 @dataclass
@@ -46,6 +48,7 @@ class DataConfig:
     max_chars: Optional[int] = 30  # cut words longer than this for the character encoder (with a warning)
     multi_label: bool = False  # tags are label sets joined by | (O: none); sigmoid output, weighted BCE
     digits_to_zero: bool = True  # read every digit as 0 for the word vocabulary (characters keep them)
+    tag_scheme: TagScheme = TagScheme.auto  # auto: IOB2 span tags trained as IOBES, written back as IOB2; as_read
     streaming: bool = False  # data=conll: read the training file in passes, train from shards on disk (not in memory)
     shard_sentences: int = 10000  # streaming: sentences per shard, the window that is shuffled and bucketed
 

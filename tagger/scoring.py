@@ -126,11 +126,23 @@ def tags_in_graph(outputs, lengths, label_names, *, crf_scores=None, logit_shift
     return tf.where(real, tags, "")
 
 
+def tag_probabilities(probabilities: np.ndarray, label_names, best: np.ndarray) -> np.ndarray:
+    """Per token of one sentence's (tokens, labels) `probabilities`, the probability of the tag that its
+    label `best` is written as: the sum over every label with that name.
+
+    >>> tag_probabilities(np.array([[0.4, 0.35, 0.25], [0.1, 0.8, 0.1]]), ["B-X", "O", "B-X"], np.array([0, 1]))
+    array([0.65, 0.8 ])
+    """
+    names = np.asarray(label_names)
+    return (probabilities * (names[best][:, None] == names[None, :])).sum(axis=-1)
+
+
 def tags_and_probabilities(model: keras.Model, outputs: list[np.ndarray], label_names, *, multi_label: bool = False,
                            logit_shift: np.ndarray | None = None, threshold: float = 0.5):
     """Per sentence of the model `outputs`, (tags, probability of each tag): for a softmax the most
-    probable label and its probability, renormalised after a logit adjustment (p / prior^tau); NaN
-    for a CRF's paths and multi-label sets, which have no single per-token probability."""
+    probable label and the probability of its tag (summed over the labels written as that tag: `S-X`
+    and `B-X` of an IOBES model are both `B-X`), renormalised after a logit adjustment (p / prior^tau);
+    NaN for a CRF's paths and multi-label sets, which have no single per-token probability."""
     labels = np.asarray(label_names)
     if multi_label or has_crf(model):
         for tags in labels_of(best_paths(model, outputs, multi_label=multi_label, threshold=threshold), labels):
@@ -141,7 +153,7 @@ def tags_and_probabilities(model: keras.Model, outputs: list[np.ndarray], label_
             adjusted = np.exp(np.log(np.maximum(probabilities, 1e-12)) - logit_shift)
             probabilities = adjusted / adjusted.sum(axis=-1, keepdims=True)
         best = probabilities.argmax(axis=-1)
-        yield labels[best].tolist(), probabilities[np.arange(len(best)), best].tolist()
+        yield labels[best].tolist(), tag_probabilities(probabilities, labels, best).tolist()
 
 
 def resolve_unknown_labels(gold, predicted, known, policy: str | None, *, name: str = "corpus",
@@ -211,7 +223,7 @@ def score_corpus(model: keras.Model, corpus: Corpus, vocab: Vocabularies, *, max
     """Scores of `model` on every token of `corpus` (sentences are never cut for scoring); `options`
     as for `score_encoded`."""
     data = encode(corpus, vocab, max_chars=max_chars, name=name)
-    return score_encoded(model, data, corpus.tags, vocab.labels.items, multi_label=vocab.multi_label, name=name,
+    return score_encoded(model, data, corpus.tags, vocab.tag_names, multi_label=vocab.multi_label, name=name,
                          **options)
 
 

@@ -48,7 +48,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     data_options = loader_options(data)
     prepared = read_training_data(data_options, streaming=data.streaming, max_len=data.max_len, min_freq=data.min_freq,
                                   lowercase=data.lowercase, digits_to_zero=data.digits_to_zero,
-                                  multi_label=data.multi_label, pretrained_embeddings=m.pretrained_embeddings)
+                                  multi_label=data.multi_label, tag_scheme=data.tag_scheme.value,
+                                  pretrained_embeddings=m.pretrained_embeddings)
     splits, counts, vocab, vectors = prepared.splits, prepared.counts, prepared.vocab, prepared.vectors
     labels = list(vocab.labels.items)
     recipe = choose_recipe(labels, multi_label=vocab.multi_label, head=m.head.value, monitor=t.monitor.value,
@@ -75,7 +76,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
     # Fit: the best epoch's model lands in checkpoint/, beside the vocabulary and the model's record
     checkpoint_dir = run_dir / "checkpoint"
     save_record(checkpoint_dir, vocab, info, OmegaConf.to_yaml(cfg, resolve=True))
-    fitted = fit(model, train_data, dev_data, weights, splits.dev.tags, labels, run_dir, epochs=t.epochs,
+    fitted = fit(model, train_data, dev_data, weights, splits.dev.tags, vocab.tag_names, run_dir, epochs=t.epochs,
                  batch_size=t.batch_size, eval_batch_size=t.eval_batch_size, monitor=recipe.monitor,
                  patience=t.patience, bucketing=t.bucketing, seed=cfg.seed, verbose=t.verbose,
                  multi_label=info.multi_label, threshold=info.threshold, schedule=schedule_options(t),
@@ -87,7 +88,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict:
         to_score["test"] = (encode(splits.test, vocab, max_chars=info.max_chars, name="test"), splits.test.tags)
     log_priors = prior_log_frequencies(weights.counts) if t.logit_adjustment else None
     model.load_weights(checkpoint_dir / "model.keras")  # the best epoch's weights, into the network in memory
-    scored, tau = score_splits(model, to_score, labels, log_priors=log_priors,
+    scored, tau = score_splits(model, to_score, vocab.tag_names, log_priors=log_priors,
                                batch_size=t.eval_batch_size, multi_label=info.multi_label, threshold=info.threshold)
     if tau is not None:
         save_adjustment(checkpoint_dir, tau, log_priors)

@@ -161,7 +161,8 @@ def encode(corpus: Corpus, vocab: Vocabularies, *, max_chars: int | None = None,
     """Turn `corpus` into ragged id arrays.
 
     Words longer than `max_chars` characters are cut, with one warning that counts them (training
-    sentences are never cut: `datasets.split_long_sentences` splits the long ones). Gold labels
+    sentences are never cut: `datasets.split_long_sentences` splits the long ones). Tags become the
+    model's labels (`Vocabularies.model_tags`: IOBES for an `iobes` vocabulary). Gold labels
     missing from `vocab` get `PAD_LABEL` (no loss, no weight; multi-label: the label is left out of
     the token's set) and one warning with their counts.
     """
@@ -176,7 +177,7 @@ def encode(corpus: Corpus, vocab: Vocabularies, *, max_chars: int | None = None,
     long_words = 0
     token = 0
     for sentence, tags in zip(corpus.tokens, corpus.tags):
-        for word, tag in zip(sentence, tags):
+        for word, tag in zip(sentence, vocab.model_tags(tags)):
             word_ids.append(vocab.word_id(word))
             long_words += max_chars is not None and len(word) > max_chars
             spelling = word[:max_chars]

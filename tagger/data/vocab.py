@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tagger.data.tags import label_set
+from tagger.data.tags import iob2_name, label_set, to_iobes
 
 PAD, UNK = 0, 1
 _SPECIALS = ["<pad>", "<unk>"]
@@ -110,11 +110,13 @@ class TrainingCounts:
     """What one pass over the training sentences counts: the words (normalised for the lookup), the
     characters, the labels (multi-label: each label of a token's set), sentences and tokens. The
     vocabularies and the class weights are made from these, so a corpus read in one pass, never held
-    whole (`data.streaming`), gets the same ones as a corpus in memory."""
+    whole (`data.streaming`), gets the same ones as a corpus in memory. With `iobes`, the labels counted
+    are the IOBES tags of IOB2 span tags (`tags.to_iobes`), the labels the model is trained on."""
 
     lowercase: bool = False
     digits_to_zero: bool = False
     multi_label: bool = False
+    iobes: bool = False
     words: Counter = field(default_factory=Counter)
     chars: Counter = field(default_factory=Counter)
     labels: Counter = field(default_factory=Counter)
@@ -123,15 +125,18 @@ class TrainingCounts:
 
     @classmethod
     def of(cls, sentences, *, lowercase: bool = False, digits_to_zero: bool = False,
-           multi_label: bool = False) -> TrainingCounts:
+           multi_label: bool = False, iobes: bool = False) -> TrainingCounts:
         """Counts of `sentences`, each (tokens, tags) or (tokens, tags, weight), read once in order.
 
         >>> counts = TrainingCounts.of([(["Ab", "7"], ["B-X", "O"])], lowercase=True, digits_to_zero=True)
         >>> dict(counts.words), counts.chars["A"], dict(counts.labels), counts.tokens
         ({'ab': 1, '0': 1}, 1, {'B-X': 1, 'O': 1}, 2)
+        >>> dict(TrainingCounts.of([(["a", "b"], ["B-X", "O"])], iobes=True).labels)
+        {'S-X': 1, 'O': 1}
         """
-        counts = cls(lowercase, digits_to_zero, multi_label)
+        counts = cls(lowercase, digits_to_zero, multi_label, iobes)
         for words, tags, *_ in sentences:
+            tags = to_iobes(tags) if iobes else tags
             counts.words.update(normalize_word(w, lowercase=lowercase, digits_to_zero=digits_to_zero) for w in words)
             counts.chars.update(c for word in words for c in word)
             counts.labels.update((label for tag in tags for label in label_set(tag)) if multi_label else tags)
@@ -154,26 +159,42 @@ class Vocabularies:
     lowercase: bool = False  # the word lookup lowercases (characters keep their case)
     multi_label: bool = False  # tags are label sets (`A|B`, `O` for none); `labels` holds single labels
     digits_to_zero: bool = False  # the word lookup reads every digit as 0 (characters keep them)
+    iobes: bool = False  # IOB2 span tags are encoded as IOBES `labels`, and IOBES outputs written as IOB2 tags
 
     @classmethod
     def build(cls, tokens, tags, *, min_freq: int = 1, lowercase: bool = False, extra_words=(),
-              multi_label: bool = False, digits_to_zero: bool = False) -> Vocabularies:
-        """Tables for a training split (`tokens` and `tags`, one list per sentence), as `from_counts` makes them."""
+              multi_label: bool = False, digits_to_zero: bool = False, iobes: bool = False) -> Vocabularies:
+        """Tables for a training split (`tokens` and `tags`, one list per sentence), as `from_counts` makes them.
+
+        >>> vocab = Vocabularies.build([["a", "b", "c"]], [["B-X", "I-X", "B-X"]], iobes=True)
+        >>> vocab.labels.items, vocab.tag_names, vocab.model_tags(["B-X", "O"])
+        (('B-X', 'E-X', 'S-X'), ('B-X', 'I-X', 'B-X'), ['S-X', 'O'])
+        """
         counts = TrainingCounts.of(zip(tokens, tags), lowercase=lowercase, digits_to_zero=digits_to_zero,
-                                   multi_label=multi_label)
+                                   multi_label=multi_label, iobes=iobes)
         return cls.from_counts(counts, min_freq=min_freq, extra_words=extra_words)
 
     @classmethod
     def from_counts(cls, counts: TrainingCounts, *, min_freq: int = 1, extra_words=()) -> Vocabularies:
         """Tables for the training split that `counts` counted, plus `extra_words` (e.g. dev/test words
         with pretrained vectors). Words are normalised for the lookup as the counts were; characters
-        come from the original tokens; labels are never changed."""
+        come from the original tokens; labels are those counted."""
         def normal(word):
             return normalize_word(word, lowercase=counts.lowercase, digits_to_zero=counts.digits_to_zero)
 
         return cls(Vocabulary.from_counts(counts.words, min_freq=min_freq, extra=(normal(w) for w in extra_words)),
                    Vocabulary.from_counts(counts.chars), Vocabulary.from_counts(counts.labels, has_specials=False),
-                   counts.lowercase, counts.multi_label, counts.digits_to_zero)
+                   counts.lowercase, counts.multi_label, counts.digits_to_zero, counts.iobes)
+
+    @property
+    def tag_names(self) -> tuple[str, ...]:
+        """The tag that each label id is written as: the label itself, or, for `iobes` labels, its IOB2
+        tag (`S-X` -> `B-X`, `E-X` -> `I-X`), so predictions come out in the data's own scheme."""
+        return tuple(iob2_name(label) for label in self.labels.items) if self.iobes else self.labels.items
+
+    def model_tags(self, tags: list[str]) -> list[str]:
+        """One sentence's tags as the model's labels: their IOBES tags for `iobes` labels, else as they are."""
+        return to_iobes(tags) if self.iobes else tags
 
     def word_id(self, word: str) -> int:
         return self.words.index(normalize_word(word, lowercase=self.lowercase, digits_to_zero=self.digits_to_zero))
@@ -186,6 +207,7 @@ class Vocabularies:
             "labels": list(self.labels.items),
             "multi_label": self.multi_label,
             "digits_to_zero": self.digits_to_zero,
+            "iobes": self.iobes,
         }
 
     @classmethod
@@ -197,6 +219,7 @@ class Vocabularies:
             bool(data["lowercase"]),
             bool(data.get("multi_label", False)),
             bool(data.get("digits_to_zero", False)),
+            bool(data.get("iobes", False)),
         )
 
     def save(self, path: str | Path) -> None:

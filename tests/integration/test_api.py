@@ -13,7 +13,7 @@ from tagger.api import Tagger
 from tagger.checkpoint import save_adjustment
 from tagger.data.datasets import load_splits
 from tagger.data.readers import Corpus
-from tests.conftest import TINY_SENTENCES, TINY_SYNTHETIC, checkout_env, readme_blocks, write_conll
+from tests.conftest import TINY_SENTENCES, TINY_SYNTHETIC, checkout_env, is_valid_iob2, readme_blocks, write_conll
 
 pytestmark = pytest.mark.slow
 
@@ -68,6 +68,24 @@ def test_tag_gives_predicts_viterbi_paths_for_a_crf(tiny_crf_run, tmp_path):
     assert set(tag for s in tagged for tag in s) > {"O"}
     with pytest.raises(ValueError, match="need a softmax model; this one has a crf head"):
         tagger.tag(lines, probabilities=True)
+
+
+def test_iob2_data_trains_on_iobes_labels_and_gets_iob2_tags_back(tiny_crf_run):
+    """The default data.tag_scheme=auto: the CRF learns the IOBES labels of TINY_SENTENCES (every PER is one
+    token), while tags, scores and reports are IOB2, and the entity F1 is seqeval's on the IOB2 tags."""
+    from seqeval.metrics import f1_score
+
+    _, run_dir, metrics = tiny_crf_run
+    tagger = Tagger.load(run_dir)
+    assert tagger.checkpoint.vocab.iobes and set(tagger.labels) == {"O", "S-PER", "B-LOC", "E-LOC", "S-LOC"}
+    assert set(metrics["train_labels"]) == set(tagger.labels)
+    tokens, gold = zip(*TINY_SENTENCES)
+    tagged = tagger.tag(tokens)
+    assert set(tag for s in tagged for tag in s) <= {"O", "B-PER", "B-LOC", "I-LOC"} and all(map(is_valid_iob2, tagged))
+    assert set(tag for s in tagged for tag in s) > {"O", "B-PER"}, "no multi-token span: I- would go untested"
+    for split in ("dev", "test"):  # each split is TINY_SENTENCES once
+        assert set(metrics[split]["per_label"]) == {"O", "B-PER", "B-LOC", "I-LOC"}
+        assert metrics[split]["entity_f1"] == pytest.approx(f1_score(list(map(list, gold)), tagged), abs=1e-12)
 
 
 def metrics_json(run_dir) -> dict:
