@@ -82,7 +82,8 @@ def allow_seen(labels, seen: Iterable[Sequence[str]], allowed: np.ndarray, start
                 masks[mask][at] = True
     if broken:
         log.warning("the training tags break IOB2/IOBES spans %d times (%s); the CRF allows these transitions, so "
-                    "that every training sentence has a finite loss. If the data are IOB1, convert them to IOB2",
+                    "that every training sentence has a finite loss. If the data are IOB1, data.tag_scheme=iobes "
+                    "trains them as IOBES spans",
                     sum(broken.values()), ", ".join(f"{name}: {n}" for name, n in broken.most_common()))
     return masks
 

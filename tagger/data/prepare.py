@@ -36,7 +36,7 @@ class TrainingData:
     def train_tags(self):
         """The training tag sequences as the model's labels (read again from the file when streamed)."""
         tags = self.splits.train.tags if self.stream is None else (tags for _, tags, _ in self.stream)
-        return (self.vocab.model_tags(sentence) for sentence in tags) if self.vocab.iobes else tags
+        return (self.vocab.model_tags(sentence) for sentence in tags)
 
     def encoded_train(self, *, max_chars: int | None, shards_dir: Path, shard_sentences: int) -> Encoded | Shards:
         """The training split encoded: in memory, or, streamed, into shards in `shards_dir`."""
