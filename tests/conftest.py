@@ -121,4 +121,6 @@ def is_valid_iob2(tags) -> bool:
     >>> is_valid_iob2(["B-PER", "I-PER", "O"]), is_valid_iob2(["O", "I-PER"]), is_valid_iob2(["B-LOC", "I-PER"])
     (True, False, False)
     """
-    return all(not t.startswith("I-") or (p[2:] == t[2:] and p[:2] in ("B-", "I-")) for p, t in zip(["O"] + tags, tags))
+    from tagger.data.tags import iob2_breaks
+
+    return iob2_breaks(tags) == 0
