@@ -17,8 +17,9 @@ install: $(STAMP)
 train: $(STAMP)
 	$(BIN)/python -m tagger.train $(ARGS)
 
+# Two processes (pytest-xdist), each test file whole in one of them, so module fixtures are made once.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(ARGS)
