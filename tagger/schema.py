@@ -42,7 +42,7 @@ TagScheme = _choices("TagScheme", TAG_SCHEMES)
 @dataclass
 class DataConfig:
     name: str = MISSING
-    lowercase: bool = False  # lowercase words for the word vocabulary (characters keep their case)
+    lowercase: bool = True  # lowercase words for the word vocabulary (characters keep their case)
     min_freq: int = 1  # words seen fewer times in train map to UNK
     max_len: Optional[int] = 128  # split training sentences longer than this into pieces (with a warning); null: never
     max_chars: Optional[int] = 30  # cut words longer than this for the character encoder (with a warning)
