@@ -162,7 +162,8 @@ def test_pretrained_embeddings_extend_the_vocabulary_and_stay_frozen(compose, tm
     vectors = {w: rng.normal(size=6).round(4) for w in words}
     (tmp_path / "glove.txt").write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in vectors.items()))
     cfg = compose(["data=conll", f"data.train={train_file}", f"data.dev={dev_file}", "model=tiny", "trainer=quick",
-                   f"model.pretrained_embeddings={tmp_path / 'glove.txt'}", "model.freeze_embeddings=true"])
+                   f"model.pretrained_embeddings={tmp_path / 'glove.txt'}", "model.freeze_embeddings=true",
+                   "data.lowercase=false"])  # a cased lookup: a cased word takes its lowercase form's vector
     with caplog.at_level(logging.INFO, logger="tagger.train"):
         train(cfg, tmp_path / "run")
     vocab = Vocabularies.load(tmp_path / "run" / "checkpoint" / "vocab.json")
