@@ -12,6 +12,8 @@ def test_default_config(compose):
     # chosen from the labels at the start of training: CRF + entity F1 for spans, softmax + macro-F1 otherwise
     assert cfg.trainer.monitor.value == "auto" and cfg.model.head.value == "auto" and cfg.model.crf_constraints is None
     assert cfg.weighting.scheme.value == "none" and cfg.trainer.epochs == 50
+    # the word lookup: lowercased, digits read as 0 (characters keep both); measured in the README
+    assert cfg.data.lowercase is True and cfg.data.digits_to_zero is True
 
 
 @pytest.mark.parametrize("option", WEIGHTINGS)
