@@ -27,7 +27,7 @@ from tagger.distribute import (build_from_local_batches, gathered_over_replicas,
                                strategy_for)
 from tagger.embeddings import embedding_matrix
 from tagger.losses import loss_for
-from tagger.model import build_tagger
+from tagger.model import build_tagger, character_kinds
 from tagger.optim import Schedule, make_optimizer
 from tagger.options import MONITORS, OUTPUT_BIASES, PREDICT_BATCH_SIZE
 from tagger.reports import write_atomically
@@ -66,14 +66,15 @@ def compiled_tagger(vocab: Vocabularies, weights: LabelWeights, *, head: str = "
                     output_bias: str = "prior", vectors: dict[str, np.ndarray] | None = None, seed: int = 0,
                     crf_constraints: bool = False, train_tags=(), crf_weighting: str = "sentence",
                     loss: str = "crossentropy", gamma: float = 2.0, optimizer: dict | None = None,
-                    jit_compile: bool = False, **layers) -> keras.Model:
+                    jit_compile: bool = False, casing: bool = False, **layers) -> keras.Model:
     """`build_tagger` for `vocab` (`layers`: its size and dropout options), with its loss and optimizer
     (`optimizer`: keyword arguments of `make_optimizer`; default Adam), compiled under the tf.distribute
     `strategy`.
 
     With `output_bias="prior"` the output bias starts at the training label priors; pretrained
-    `vectors` initialise the word embedding; `crf_constraints` forbid the CRF transitions that
-    break IOB2/IOBES spans, except those that the training tag sequences `train_tags` contain.
+    `vectors` initialise the word embedding; `casing` adds each word's casing feature; `crf_constraints`
+    forbid the CRF transitions that break IOB2/IOBES spans, except those that the training tag sequences
+    `train_tags` contain.
     """
     if output_bias not in OUTPUT_BIASES:
         raise ValueError(f"output_bias must be one of {OUTPUT_BIASES}, got {output_bias!r}")
@@ -82,7 +83,8 @@ def compiled_tagger(vocab: Vocabularies, weights: LabelWeights, *, head: str = "
             len(vocab.words), len(vocab.chars), len(vocab.labels), head=head,
             output_bias=weights.prior_bias() if output_bias == "prior" else None,
             word_embeddings=None if vectors is None else embedding_matrix(vocab.words.items, vectors, seed=seed),
-            crf_allowed=allowed_transitions(vocab.labels.items, train_tags) if crf_constraints else None, **layers)
+            crf_allowed=allowed_transitions(vocab.labels.items, train_tags) if crf_constraints else None,
+            char_kinds=character_kinds(vocab.chars.items) if casing else None, **layers)
         model_loss = loss_for(head, model, loss=loss, gamma=gamma, crf_weighting=crf_weighting,
                               positive_weights=weights.class_weights, negative_weights=weights.negative_weights)
         model = compile_model(model, model_loss, make_optimizer(**(optimizer or {})), jit_compile=jit_compile)

@@ -74,6 +74,57 @@ class CharEncoder(layers.Layer):
                 "filters": self.filters, "kernel_size": self.kernel_size}
 
 
+CASINGS = ("padding", "numeric", "mainly_numeric", "all_lower", "all_upper", "initial_upper", "contains_digit",
+           "other")
+
+
+def character_kinds(chars) -> list[int]:
+    """Each character of the vocabulary as 0 (padding, unknown), 1 (lower case), 2 (upper case), 3 (digit)
+    or 4 (other): what `Casing` reads a word's casing from.
+
+    >>> character_kinds(["<pad>", "<unk>", "a", "B", "7", "-"])
+    [0, 0, 1, 2, 3, 4]
+    """
+    return [0, 0, *(1 if c.islower() else 2 if c.isupper() else 3 if c.isdigit() else 4 for c in chars[2:])]
+
+
+@keras.saving.register_keras_serializable(package="tagger")
+class Casing(layers.Layer):
+    """A word's casing as a one-hot vector over `CASINGS` (Reimers and Gurevych 2017), read from its
+    character ids: what a lowercase word lookup leaves to the character encoder alone, given directly.
+
+    `kinds` holds `character_kinds` of the character vocabulary; unknown characters count as other.
+    Input (batch, words, chars) ids, output (batch, words, len(CASINGS)), masked like `CharEncoder`.
+    """
+
+    def __init__(self, kinds, **kwargs):
+        super().__init__(**kwargs)
+        self.kinds = [int(k) for k in kinds]
+
+    def call(self, chars):
+        kind = ops.take(ops.convert_to_tensor(self.kinds, dtype="int32"), chars, axis=0)
+        count = {k: ops.sum(ops.cast(kind == k, "int32"), axis=-1) for k in (1, 2, 3)}
+        length = ops.sum(ops.cast(chars > 0, "int32"), axis=-1)
+        first_upper = kind[..., 0] == 2
+        casing = ops.full_like(length, len(CASINGS) - 1)  # other, unless a test below holds; the last test wins
+        for test, name in ((count[3] > 0, "contains_digit"), (first_upper, "initial_upper"),
+                           (ops.logical_and(count[2] > 0, count[1] == 0), "all_upper"),
+                           (ops.logical_and(count[1] > 0, count[2] == 0), "all_lower"),
+                           (2 * count[3] > length, "mainly_numeric"), (count[3] == length, "numeric"),
+                           (length == 0, "padding")):
+            casing = ops.where(test, CASINGS.index(name), casing)
+        return ops.one_hot(casing, len(CASINGS))
+
+    def compute_mask(self, chars, mask=None):
+        return ops.any(ops.not_equal(chars, 0), axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:2], len(CASINGS))
+
+    def get_config(self):
+        return {**super().get_config(), "kinds": self.kinds}
+
+
 def build_tagger(
     num_words: int,
     num_chars: int,
@@ -94,6 +145,7 @@ def build_tagger(
     freeze_embeddings: bool = False,
     head: str = "softmax",
     crf_allowed: tuple | None = None,
+    char_kinds: list[int] | None = None,
 ) -> keras.Model:
     """Word embedding (+ character encoder) -> dropout -> `num_layers` BiLSTMs -> dropout -> softmax.
 
@@ -103,7 +155,8 @@ def build_tagger(
     `word_embedding_dim`); `freeze_embeddings` keeps them fixed. `variational_dropout` drops the same
     features at every position of a sentence. `head="crf"` replaces the softmax
     by a linear-chain CRF (the model then outputs emission scores); `crf_allowed` = (transitions,
-    start, end) boolean masks forbid transitions.
+    start, end) boolean masks forbid transitions. `char_kinds` (`character_kinds` of the character
+    vocabulary) add each word's casing (`Casing`) to its embedding.
     """
     if head not in (*HEADS, MULTI_LABEL_HEAD):
         raise ValueError(f"head must be one of {(*HEADS, MULTI_LABEL_HEAD)}, got {head!r}")
@@ -127,6 +180,10 @@ def build_tagger(
                                    hidden_dim=char_hidden_dim, filters=char_filters,
                                    kernel_size=char_kernel_size, name="char_encoder")(chars)
         x = layers.Concatenate(name="word_and_chars")([x, char_vectors])
+    if char_kinds is not None:
+        if len(char_kinds) != num_chars:
+            raise ValueError(f"char_kinds has {len(char_kinds)} entries for {num_chars} characters")
+        x = layers.Concatenate(name="word_and_casing")([x, Casing(char_kinds, name="casing")(chars)])
     noise_shape = (None, 1, None) if variational_dropout else None  # one mask for all positions of a sentence
     x = layers.Dropout(dropout_rate, noise_shape=noise_shape, name="input_dropout")(x)
     for i in range(num_layers):

@@ -100,6 +100,7 @@ class ModelConfig:
     layers: int = 1
     dropout_rate: float = 0.5
     variational_dropout: bool = False  # one dropout mask per sentence for all its positions (Gal and Ghahramani 2016)
+    casing: bool = False  # each word's casing (all lower, all upper, initial upper, numeric, ...) as a one-hot feature
     output_bias: OutputBias = OutputBias.prior  # prior: b_c = ln f_c
     head: Head = Head.auto  # auto: crf for IOB/IOB2/IOBES span labels, softmax otherwise
     threshold: float = 0.5  # multi-label: a label is predicted when its probability reaches this
@@ -213,7 +214,8 @@ def plain(group: DictConfig) -> dict:
 def layer_options(model: DictConfig) -> dict:
     """The model group's sizes, dropout and embedding options as keyword arguments of `model.build_tagger`."""
     kept = ("word_embedding_dim", "char_encoder", "char_embedding_dim", "char_hidden_dim", "char_filters",
-            "char_kernel_size", "hidden_dim", "layers", "dropout_rate", "variational_dropout", "freeze_embeddings")
+            "char_kernel_size", "hidden_dim", "layers", "dropout_rate", "variational_dropout", "freeze_embeddings",
+            "casing")
     return {"num_layers" if key == "layers" else key: value for key, value in plain(model).items() if key in kept}
 
 

@@ -1,6 +1,6 @@
 """The exported SavedModel, loaded in a new process that cannot import tagger, tags a held-back file
 exactly as `tagger.predict` does: a softmax head with a logit adjustment, a CRF head with span
-constraints and lowercased words, multi-label tags; and the README's export command and snippet."""
+constraints, lowercased words and the casing feature, multi-label tags; and the README's export command and snippet."""
 
 from __future__ import annotations
 
@@ -98,7 +98,8 @@ def exports(tiny_run, tmp_path_factory):
     checkpoints = {
         "softmax": softmax_with_adjustment(tiny_run, tmp / "softmax"),
         "crf": trained(compose, tmp / "crf", [f"data.{split}={path}" for split, path in spans.items()],
-                       "data.lowercase=true", "model.head=crf", "model.crf_constraints=true", "trainer.epochs=4"),
+                       "data.lowercase=true", "model.casing=true", "model.head=crf", "model.crf_constraints=true",
+                       "trainer.epochs=4"),
         "sigmoid": trained(compose, tmp / "sigmoid", [f"data.{s}={sets[s]}" for s in ("train", "test")],
                            f"data.dev={sets['test']}", "data.multi_label=true", "trainer.epochs=4"),
     }

@@ -2,6 +2,8 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
+from tagger.schema import layer_options
+
 WEIGHTINGS = ["none", "balanced", "inverse", "inverse_sqrt", "log", "median_frequency", "effective_number", "custom"]
 
 
@@ -14,6 +16,9 @@ def test_default_config(compose):
     assert cfg.weighting.scheme.value == "none" and cfg.trainer.epochs == 50
     # the word lookup: lowercased, digits read as 0 (characters keep both); measured in the README
     assert cfg.data.lowercase is True and cfg.data.digits_to_zero is True
+    # the casing feature: no difference measured with the lowercase lookup (README), so off
+    assert cfg.model.casing is False
+    assert layer_options(compose(["model.casing=true"]).model)["casing"] is True
 
 
 @pytest.mark.parametrize("option", WEIGHTINGS)

@@ -6,7 +6,7 @@ from tagger.data.encode import PAD_LABEL, encode, make_dataset
 from tagger.data.readers import Corpus
 from tagger.data.vocab import Vocabularies
 from tagger.losses import TokenLoss
-from tagger.model import build_tagger
+from tagger.model import CASINGS, Casing, build_tagger, character_kinds
 from tagger.scoring import predict_probabilities
 
 TINY = dict(word_embedding_dim=8, char_embedding_dim=4, char_hidden_dim=3, char_filters=5, hidden_dim=6)
@@ -126,3 +126,32 @@ def test_char_encoder_gives_each_word_what_it_gives_that_word_alone(kind):
     for i, j in np.ndindex(2, 5):
         alone = np.asarray(encoder(sentences[i, j][None, None, :]))[0, 0]
         np.testing.assert_allclose(together[i, j], alone, atol=1e-6)
+
+
+def test_casing_reads_each_words_casing_from_its_characters():
+    chars = ["<pad>", "<unk>", *"abAB01-"]
+    index = {c: i for i, c in enumerate(chars)}
+    words = ["ab", "AB", "Ab", "aB", "01", "0a1", "a0", "aB0", "-", "a-b", "A-", "\u00e9"]
+    expected = ["all_lower", "all_upper", "initial_upper", "other", "numeric", "mainly_numeric", "all_lower",
+                "contains_digit", "other", "all_lower", "all_upper", "other", "padding"]  # é: an unknown character
+    ids = np.zeros((1, len(words) + 1, 3), "int32")
+    for i, word in enumerate(words):
+        ids[0, i, :len(word)] = [index.get(c, 1) for c in word]
+    one_hot = np.asarray(Casing(character_kinds(chars))(ids))
+    assert one_hot.shape == (1, 13, len(CASINGS))
+    assert [CASINGS[k] for k in one_hot[0].argmax(-1)] == expected
+    np.testing.assert_array_equal(one_hot.sum(-1), 1.0)
+
+
+def test_a_tagger_with_casing_saves_loads_and_ignores_padding(tmp_path):
+    model = build_tagger(20, 10, 5, char_kinds=[0, 0, 1, 1, 1, 2, 2, 3, 3, 4], **TINY)
+    assert model.get_layer("word_and_casing").output.shape[-1] == 8 + 6 + len(CASINGS)
+    x = batch(words=4, chars=3)
+    reference = np.asarray(model(x, training=False))
+    padded = {"words": np.pad(x["words"], ((0, 0), (0, 6))), "chars": np.pad(x["chars"], ((0, 0), (0, 6), (0, 2)))}
+    np.testing.assert_allclose(np.asarray(model(padded, training=False))[:, :4], reference, atol=1e-6)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", compile=False)
+    np.testing.assert_allclose(loaded(x, training=False), reference, atol=1e-6)
+    with pytest.raises(ValueError, match="char_kinds has 3 entries for 10 characters"):
+        build_tagger(20, 10, 5, char_kinds=[0, 0, 1], **TINY)
