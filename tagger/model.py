@@ -11,6 +11,11 @@ from tagger.crf import CRF
 from tagger.options import CHAR_ENCODERS, HEADS, MULTI_LABEL_HEAD
 
 
+def word_mask(chars):
+    """(batch, words, chars) ids -> (batch, words) booleans: a word is real when it has a character."""
+    return ops.any(ops.not_equal(chars, 0), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="tagger")
 class CharEncoder(layers.Layer):
     """One vector per word from its characters: a BiLSTM (Lample et al. 2016) or a CNN with
@@ -63,7 +68,7 @@ class CharEncoder(layers.Layer):
         return ops.max(ops.where(mask[:, :, None], features, -2.0), axis=1)  # tanh > -2
 
     def compute_mask(self, chars, mask=None):
-        return ops.any(ops.not_equal(chars, 0), axis=-1)
+        return word_mask(chars)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:2], self.output_dim)
@@ -116,7 +121,7 @@ class Casing(layers.Layer):
         return ops.one_hot(casing, len(CASINGS))
 
     def compute_mask(self, chars, mask=None):
-        return ops.any(ops.not_equal(chars, 0), axis=-1)
+        return word_mask(chars)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:2], len(CASINGS))
