@@ -6,6 +6,7 @@ adjustment was tuned."""
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -80,8 +81,20 @@ def save_model(model: keras.Model, path: Path) -> None:
 
 
 def load_model(path: Path) -> keras.Model:
-    """The model saved at `path`, for prediction (uncompiled)."""
-    return keras.models.load_model(path, compile=False)
+    """The model saved at `path` (a .keras file), uncompiled.
+
+    Not `keras.models.load_model`: it rebuilds the model inside Keras' object-sharing scope, which
+    knows objects by `id()`, and every `Bidirectional` serialises a throwaway LSTM while it is built.
+    Once Python reuses a freed throwaway's address, a later BiLSTM is handed an earlier one's
+    backward LSTM and loading fails at random ("Forward layer and backward layer should have
+    different `go_backwards` value"). tagger's models share no layer, so the config is rebuilt
+    without that scope and the weights are read into it.
+    """
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    model = keras.saving.deserialize_keras_object({**config, "compile_config": None})
+    model.load_weights(path)
+    return model
 
 
 def save_adjustment(directory: Path, tau: float, log_priors: np.ndarray) -> None:

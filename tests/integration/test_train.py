@@ -5,12 +5,12 @@ import logging
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
+from tagger.checkpoint import load_model
 from tagger.data.datasets import load_splits
 from tagger.data.encode import encode
 from tagger.data.vocab import Vocabularies
@@ -53,7 +53,7 @@ def test_run_writes_every_file(tiny_run):
 
 def tags_of_the_checkpoint(output_dir, cfg, split):
     """(gold, predicted) tags of every token of `split`, flat: the saved model's most probable labels."""
-    model = keras.models.load_model(output_dir / "checkpoint" / "model.keras", compile=False)
+    model = load_model(output_dir / "checkpoint" / "model.keras")
     vocab = Vocabularies.load(output_dir / "checkpoint" / "vocab.json")
     corpus = getattr(load_splits("synthetic", num_sentences=60, max_sentence_length=20), split)
     outputs = predict_probabilities(model, encode(corpus, vocab, max_chars=cfg.data.max_chars))
@@ -63,7 +63,7 @@ def tags_of_the_checkpoint(output_dir, cfg, split):
 
 def test_reloaded_checkpoint_reproduces_the_reported_scores(tiny_run):
     cfg, output_dir, metrics = tiny_run
-    model = keras.models.load_model(output_dir / "checkpoint" / "model.keras", compile=False)
+    model = load_model(output_dir / "checkpoint" / "model.keras")
     vocab = Vocabularies.load(output_dir / "checkpoint" / "vocab.json")
     splits = load_splits("synthetic", num_sentences=60, max_sentence_length=20)
     rescored = score_corpus(model, splits.test, vocab, max_chars=cfg.data.max_chars)
@@ -74,7 +74,7 @@ def test_reloaded_checkpoint_reproduces_the_reported_scores(tiny_run):
 def test_validation_loss_is_the_weighted_token_mean(tiny_run):
     """val_loss of the best epoch = sum(w * cross-entropy) / real dev tokens, with the training class weights."""
     cfg, output_dir, metrics = tiny_run
-    model = keras.models.load_model(output_dir / "checkpoint" / "model.keras", compile=False)
+    model = load_model(output_dir / "checkpoint" / "model.keras")
     vocab = Vocabularies.load(output_dir / "checkpoint" / "vocab.json")
     dev = encode(load_splits("synthetic", num_sentences=60, max_sentence_length=20).dev, vocab,
                  max_chars=cfg.data.max_chars)
@@ -168,7 +168,7 @@ def test_pretrained_embeddings_extend_the_vocabulary_and_stay_frozen(compose, tm
         train(cfg, tmp_path / "run")
     vocab = Vocabularies.load(tmp_path / "run" / "checkpoint" / "vocab.json")
     assert "Berlin" in vocab.words and "big" not in vocab.words  # a dev word with a vector joins the vocabulary
-    model = keras.models.load_model(tmp_path / "run" / "checkpoint" / "model.keras", compile=False)
+    model = load_model(tmp_path / "run" / "checkpoint" / "model.keras")
     embedding = model.get_layer("word_embedding").embeddings.numpy()
     assert embedding.shape[1] == 6
     np.testing.assert_allclose(embedding[vocab.words.index("Berlin")], vectors["berlin"], rtol=1e-5)
