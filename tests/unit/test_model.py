@@ -4,7 +4,6 @@ import pytest
 from keras.src.saving import serialization_lib
 
 from tagger.checkpoint import load_model
-
 from tagger.data.encode import PAD_LABEL, encode, make_dataset
 from tagger.data.readers import Corpus
 from tagger.data.vocab import Vocabularies
