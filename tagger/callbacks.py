@@ -148,15 +148,14 @@ class Backup(keras.callbacks.Callback):
 
     @staticmethod
     def restore(directory: str | Path, model: keras.Model, checkpoint: BestCheckpoint, schedule=None) -> int:
-        """Load the last backup in `directory` into `model`, `checkpoint` and `schedule`; return the
-        epoch to start from (0 when there is none)."""
+        """Load the last backup in `directory` into `model` (made by `fitting.compile_model`, so its
+        optimizer's state exists), `checkpoint` and `schedule`; return the epoch to start from (0 when
+        there is none)."""
         state_path = Path(directory) / "state.json"
         if not state_path.is_file():
             return 0
         state = json.loads(state_path.read_text())
         model.load_weights(Path(directory) / f"{state['files']}.weights.h5")
-        with model.distribute_strategy.scope():
-            model.optimizer.build(model.trainable_variables)
         with np.load(Path(directory) / f"{state['files']}.optimizer.npz") as saved:
             values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
         if len(values) != len(model.optimizer.variables):

@@ -58,7 +58,11 @@ def start_clean(seed: int, *, deterministic: bool, mixed_precision: bool = False
 
 def compile_model(model: keras.Model, loss: keras.losses.Loss, optimizer: keras.optimizers.Optimizer, *,
                   jit_compile: bool = False) -> keras.Model:
+    """`model` compiled, with its optimizer's state already made: Keras 3 otherwise makes it inside the first
+    training step when no distribution strategy is set, and TensorFlow then traces that step twice (once to
+    create the variables, once to use them), seconds of every run's first epoch."""
     model.compile(optimizer=optimizer, loss=loss, jit_compile=jit_compile)
+    model.optimizer.build(model.trainable_variables)
     return model
 
 
