@@ -50,8 +50,6 @@ def readme_blocks(section: str, language: str = "") -> list[str]:
 
 def load_script(name: str):
     """The module of scripts/NAME.py, loaded from its path (scripts/ is not a package)."""
-    import importlib.util
-
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
