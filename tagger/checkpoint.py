@@ -9,12 +9,11 @@ import json
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-import tagger.model  # noqa: F401  (registers the custom layers that saved models hold)
 from tagger.data.tags import span_scheme
 from tagger.data.vocab import Vocabularies
 from tagger.options import AUTO, MULTI_LABEL_HEAD, choose_recipe
@@ -23,6 +22,9 @@ from tagger.reports import atomic_path, write_atomically
 FILES = ("model.keras", "vocab.json", "config.yaml")
 ADJUSTMENT = "adjustment.json"  # optional: {"tau": t, "log_priors": [...]} of a tuned logit adjustment
 MODEL_INFO_KEY = "model"  # the key of the `ModelInfo` record in vocab.json
+
+if TYPE_CHECKING:  # Keras is imported where a model is loaded, so that reading a record needs no TensorFlow
+    import keras
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,10 @@ def load_model(path: Path) -> keras.Model:
     different `go_backwards` value"). tagger's models share no layer, so the config is rebuilt
     without that scope and the weights are read into it.
     """
+    import keras
+
+    import tagger.model  # noqa: F401  (registers the custom layers that saved models hold)
+
     with zipfile.ZipFile(path) as archive:
         config = json.loads(archive.read("config.json"))
     model = keras.saving.deserialize_keras_object({**config, "compile_config": None})

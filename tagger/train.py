@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -24,9 +25,7 @@ from tagger.data.prepare import read_training_data
 from tagger.data.shards import SHARDS
 from tagger.data.tags import span_scheme
 from tagger.data.vocab import TrainingCounts, Vocabularies
-from tagger.distribute import files_dir
 from tagger.embeddings import coverage
-from tagger.fitting import Fitted, compiled_tagger, fit, start_clean
 from tagger.metrics import format_scores, headline
 from tagger.options import MULTI_LABEL_HEAD, choose_recipe
 from tagger.reports import write_scores
@@ -35,12 +34,19 @@ from tagger.schema import (layer_options, loader_options, optimizer_options, pla
 from tagger.scoring import score_splits
 from tagger.weighting import label_weights_for, prior_log_frequencies
 
+if TYPE_CHECKING:
+    from tagger.fitting import Fitted
+
 log = logging.getLogger(__name__)
 register_configs()
 
 
 def train(cfg: DictConfig, output_dir: Path) -> dict:
     """Train with the composed config `cfg`, write the run's files into `output_dir`, return metrics."""
+    # TensorFlow is imported here, not with the module: a config mistake gets Hydra's error without waiting for it
+    from tagger.distribute import files_dir
+    from tagger.fitting import compiled_tagger, fit, start_clean
+
     output_dir, data, m, t = Path(output_dir), cfg.data, cfg.model, cfg.trainer
     start_clean(cfg.seed, deterministic=t.deterministic, mixed_precision=t.mixed_precision, threads=t.threads)
 
