@@ -27,7 +27,7 @@ import tensorflow as tf
 from tagger.api import Tagger
 from tagger.checkpoint import load_checkpoint
 from tagger.data.readers import decode_utf8, read_untagged
-from tagger.export import export_checkpoint
+from tagger.serving import export_checkpoint
 from tagger.options import PREDICT_BATCH_SIZE
 
 WNUT_TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "wnut17" / "test.conll"

@@ -92,7 +92,7 @@ def labels_of(paths: list[np.ndarray], label_names) -> list[list[str]]:
 
 def tags_in_graph(outputs, lengths, label_names, *, crf_scores=None, logit_shift=None, multi_label: bool = False,
                   threshold: float = 0.5):
-    """`best_paths` then `labels_of` in TensorFlow ops, for a graph that serves tags (tagger.export):
+    """`best_paths` then `labels_of` in TensorFlow ops, for a graph that serves tags (tagger.serving):
     (batch, time) tag strings of a batch of model `outputs` (batch, time, labels), "" past each
     sentence's length.
 

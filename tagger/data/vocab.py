@@ -30,7 +30,7 @@ def normalize_word(word: str, *, lowercase: bool = False, digits_to_zero: bool =
 
 def normalize_words_in_graph(words, *, lowercase: bool = False, digits_to_zero: bool = False):
     """`normalize_word` in TensorFlow ops, on a string tensor of words (for a graph that reads token
-    strings: tagger.export).
+    strings: tagger.serving).
 
     The digits are exactly those `\\d` matches in this Python. Lowercasing is TensorFlow's (ICU's),
     which agrees with Python's `str.lower` on every code point but NUL and the letters that

@@ -16,7 +16,7 @@ import pytest
 from tagger.checkpoint import load_checkpoint, save_adjustment
 from tagger.data.readers import decode_utf8, read_untagged
 from tagger.data.vocab import UNK
-from tagger.export import export_checkpoint
+from tagger.serving import export_checkpoint
 from tagger.api import Tagger
 from tests.conftest import ROOT, TINY_SENTENCES, is_valid_iob2, load_script, write_conll
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 from tagger.data.encode import encode, make_dataset
 from tagger.data.readers import Corpus
 from tagger.data.vocab import UNK, Vocabularies
-from tagger.export import TokenEncoder
+from tagger.serving import TokenEncoder
 
 TRAIN = Corpus([["In", "2019", "Ann", "met", "Bob"], ["Q3", "sales", "grew"]], [["O"] * 5, ["O"] * 3])
 # unknown words and characters, digits of other scripts, a word longer than max_chars, a longer sentence

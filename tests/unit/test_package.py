@@ -16,7 +16,7 @@ def python(code: str) -> subprocess.CompletedProcess:
 def test_modules_without_tensorflow_do_not_import_it():
     # the commands too: a config mistake gets Hydra's error before TensorFlow's start-up (loading a model pays it)
     result = python("import sys, tagger.schema, tagger.summarize, tagger.data.readers, tagger.train, tagger.evaluate, "
-                    "tagger.predict, tagger.api; "
+                    "tagger.predict, tagger.export, tagger.api; "
                     "print(sorted(name for name in ('tensorflow', 'keras') if name in sys.modules))")
     assert result.stdout.strip() == "[]"
 
