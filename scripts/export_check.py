@@ -21,14 +21,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import tagger  # noqa: F401  (before TensorFlow: tagger sets its environment defaults)
 import numpy as np
 import tensorflow as tf
 
 from tagger.api import Tagger
 from tagger.checkpoint import load_checkpoint
 from tagger.data.readers import decode_utf8, read_untagged
-from tagger.serving import export_checkpoint
 from tagger.options import PREDICT_BATCH_SIZE
+from tagger.serving import export_checkpoint
 
 WNUT_TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "wnut17" / "test.conll"
 

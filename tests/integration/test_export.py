@@ -13,11 +13,11 @@ import sys
 import numpy as np
 import pytest
 
+from tagger.api import Tagger
 from tagger.checkpoint import load_checkpoint, save_adjustment
 from tagger.data.readers import decode_utf8, read_untagged
 from tagger.data.vocab import UNK
 from tagger.serving import export_checkpoint
-from tagger.api import Tagger
 from tests.conftest import ROOT, TINY_SENTENCES, is_valid_iob2, load_script, write_conll
 
 pytestmark = pytest.mark.slow
