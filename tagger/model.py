@@ -130,6 +130,58 @@ class Casing(layers.Layer):
         return {**super().get_config(), "kinds": self.kinds}
 
 
+@keras.saving.register_keras_serializable(package="tagger")
+class LanguageModelLoss(layers.Layer):
+    """Rei (2017)'s auxiliary language-modelling objective: the forward LSTM's state at each word
+    predicts the next word, the backward state the previous one, through a tanh layer of `hidden_dim`
+    and a softmax over the `vocab_size` most frequent word ids (rarer words read as `<unk>`). In
+    training it adds `weight` x (forward + backward) mean cross-entropy over the real predicted
+    positions to the model's loss; its output is the two states concatenated, as `Bidirectional`
+    would give them.
+
+    Inputs [forward (batch, words, dim), backward (batch, words, dim), words (batch, words) ids].
+    """
+
+    def __init__(self, vocab_size: int, *, weight: float = 0.1, hidden_dim: int = 50, **kwargs):
+        super().__init__(**kwargs)
+        if vocab_size < 3:
+            raise ValueError(f"language model vocab_size must be at least 3 (pad, unk, one word), got {vocab_size}")
+        self.vocab_size, self.weight, self.hidden_dim = vocab_size, weight, hidden_dim
+        self.heads = [(layers.Dense(hidden_dim, activation="tanh", name=f"{side}_lm_hidden"),
+                       layers.Dense(vocab_size, dtype="float32", name=f"{side}_lm_words"))
+                      for side in ("forward", "backward")]
+
+    def build(self, input_shape):
+        for (hidden, words), shape in zip(self.heads, input_shape[:2]):
+            hidden.build(shape)
+            words.build((*shape[:-1], self.hidden_dim))
+
+    def call(self, inputs, training=None, mask=None):
+        forward, backward, words = inputs
+        if training:
+            words = ops.where(words >= self.vocab_size, 1, words)  # 1: <unk>
+            self.add_loss(self.weight * (self.predict_loss(self.heads[0], forward[:, :-1], words[:, 1:])
+                                         + self.predict_loss(self.heads[1], backward[:, 1:], words[:, :-1])))
+        return ops.concatenate([forward, backward], axis=-1)
+
+    @staticmethod
+    def predict_loss(head, states, targets):
+        hidden, words = head
+        losses = ops.sparse_categorical_crossentropy(targets, words(hidden(states)), from_logits=True)
+        real = ops.cast(targets > 0, losses.dtype)
+        return ops.sum(losses * real) / ops.maximum(ops.sum(real), 1.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None if mask is None else mask[0]
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[0][:-1], input_shape[0][-1] + input_shape[1][-1])
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size, "weight": self.weight,
+                "hidden_dim": self.hidden_dim}
+
+
 def build_tagger(
     num_words: int,
     num_chars: int,
@@ -151,6 +203,8 @@ def build_tagger(
     head: str = "softmax",
     crf_allowed: tuple | None = None,
     char_kinds: list[int] | None = None,
+    lm_vocab: int = 0,
+    lm_weight: float = 0.1,
 ) -> keras.Model:
     """Word embedding (+ character encoder) -> dropout -> `num_layers` BiLSTMs -> dropout -> softmax.
 
@@ -161,7 +215,9 @@ def build_tagger(
     features at every position of a sentence. `head="crf"` replaces the softmax
     by a linear-chain CRF (the model then outputs emission scores); `crf_allowed` = (transitions,
     start, end) boolean masks forbid transitions. `char_kinds` (`character_kinds` of the character
-    vocabulary) add each word's casing (`Casing`) to its embedding.
+    vocabulary) add each word's casing (`Casing`) to its embedding. `lm_vocab` > 0 adds Rei (2017)'s
+    auxiliary language-modelling loss (`LanguageModelLoss`, weight `lm_weight`) on the last BiLSTM's two
+    directions, over the `lm_vocab` most frequent word ids (word ids are ordered by frequency).
     """
     if head not in (*HEADS, MULTI_LABEL_HEAD):
         raise ValueError(f"head must be one of {(*HEADS, MULTI_LABEL_HEAD)}, got {head!r}")
@@ -192,7 +248,11 @@ def build_tagger(
     noise_shape = (None, 1, None) if variational_dropout else None  # one mask for all positions of a sentence
     x = layers.Dropout(dropout_rate, noise_shape=noise_shape, name="input_dropout")(x)
     for i in range(num_layers):
-        x = layers.Bidirectional(layers.LSTM(hidden_dim, return_sequences=True), name=f"bilstm_{i + 1}")(x)
+        last_with_lm = lm_vocab > 0 and i == num_layers - 1
+        x = layers.Bidirectional(layers.LSTM(hidden_dim, return_sequences=True), merge_mode=None if last_with_lm
+                                 else "concat", name=f"bilstm_{i + 1}")(x)
+    if lm_vocab > 0:
+        x = LanguageModelLoss(min(lm_vocab, num_words), weight=lm_weight, name="language_model")([*x, words])
     x = layers.Dropout(dropout_rate, noise_shape=noise_shape, name="output_dropout")(x)
     output = layers.Dense(num_labels, activation={"crf": None}.get(head, head), dtype="float32", name="tags")
     outputs = output(x)

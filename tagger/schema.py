@@ -101,6 +101,8 @@ class ModelConfig:
     dropout_rate: float = 0.5
     variational_dropout: bool = False  # one dropout mask per sentence for all its positions (Gal and Ghahramani 2016)
     casing: bool = False  # each word's casing (all lower, all upper, initial upper, numeric, ...) as a one-hot feature
+    lm_vocab: int = 0  # > 0: Rei (2017)'s auxiliary loss, each direction predicts the next/previous word of this many
+    lm_weight: float = 0.1  # the auxiliary language-modelling loss's weight
     output_bias: OutputBias = OutputBias.prior  # prior: b_c = ln f_c
     head: Head = Head.auto  # auto: crf for IOB/IOB2/IOBES span labels, softmax otherwise
     threshold: float = 0.5  # multi-label: a label is predicted when its probability reaches this
@@ -215,7 +217,7 @@ def layer_options(model: DictConfig) -> dict:
     """The model group's sizes, dropout and embedding options as keyword arguments of `model.build_tagger`."""
     kept = ("word_embedding_dim", "char_encoder", "char_embedding_dim", "char_hidden_dim", "char_filters",
             "char_kernel_size", "hidden_dim", "layers", "dropout_rate", "variational_dropout", "freeze_embeddings",
-            "casing")
+            "casing", "lm_vocab", "lm_weight")
     return {"num_layers" if key == "layers" else key: value for key, value in plain(model).items() if key in kept}
 
 

@@ -8,7 +8,7 @@ from tagger.data.encode import PAD_LABEL, encode, make_dataset
 from tagger.data.readers import Corpus
 from tagger.data.vocab import Vocabularies
 from tagger.losses import TokenLoss
-from tagger.model import CASINGS, Casing, build_tagger, character_kinds
+from tagger.model import CASINGS, Casing, LanguageModelLoss, build_tagger, character_kinds
 from tagger.scoring import predict_probabilities
 
 TINY = dict(word_embedding_dim=8, char_embedding_dim=4, char_hidden_dim=3, char_filters=5, hidden_dim=6)
@@ -168,3 +168,49 @@ def test_a_tagger_with_casing_saves_loads_and_ignores_padding(tmp_path):
     np.testing.assert_allclose(loaded(x, training=False), reference, atol=1e-6)
     with pytest.raises(ValueError, match="char_kinds has 3 entries for 10 characters"):
         build_tagger(20, 10, 5, char_kinds=[0, 0, 1], **TINY)
+
+
+def cross_entropy(logits, targets):
+    """Per-position cross-entropy of integer `targets` under `logits`, in numpy."""
+    logits = logits - logits.max(-1, keepdims=True)
+    log_probabilities = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    return -np.take_along_axis(log_probabilities, targets[..., None], axis=-1)[..., 0]
+
+
+def test_language_model_loss_is_the_weighted_next_and_previous_word_cross_entropy():
+    rng = np.random.default_rng(0)
+    forward, backward = rng.normal(size=(2, 2, 4, 3)).astype("float32")
+    words = np.array([[2, 7, 3, 0], [4, 1, 2, 6]], dtype="int32")  # 7 and 6 are past the 5 kept ids: <unk>
+    layer = LanguageModelLoss(5, weight=0.1, hidden_dim=4)
+    output = np.asarray(layer([forward, backward, words], training=True))
+    np.testing.assert_allclose(output, np.concatenate([forward, backward], -1))
+    targets = np.where(words >= 5, 1, words)
+
+    def mean_loss(head, states, wanted):
+        hidden, scores = (np.asarray(v) for v in head[0].weights), (np.asarray(v) for v in head[1].weights)
+        (w1, b1), (w2, b2) = hidden, scores
+        losses = cross_entropy(np.tanh(states @ w1 + b1) @ w2 + b2, wanted)
+        return losses[wanted > 0].mean()  # padding targets (0) are not predicted
+
+    expected = 0.1 * (mean_loss(layer.heads[0], forward[:, :-1], targets[:, 1:])
+                      + mean_loss(layer.heads[1], backward[:, 1:], targets[:, :-1]))
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-5)
+    layer([forward, backward, words], training=False)
+    assert layer.losses == []
+
+
+def test_a_tagger_with_a_language_model_adds_its_loss_only_in_training_and_saves(tmp_path):
+    model = build_tagger(20, 10, 5, lm_vocab=7500, **TINY)
+    assert model.get_layer("language_model").vocab_size == 20  # capped at the word vocabulary
+    x = batch(words=4, chars=3)
+    model(x, training=True)
+    assert len(model.losses) == 1 and float(model.losses[0]) > 0
+    reference = np.asarray(model(x, training=False))
+    assert reference.shape == (2, 4, 5)
+    padded = {"words": np.pad(x["words"], ((0, 0), (0, 6))), "chars": np.pad(x["chars"], ((0, 0), (0, 6), (0, 0)))}
+    np.testing.assert_allclose(np.asarray(model(padded, training=False))[:, :4], reference, atol=1e-6)
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(load_model(tmp_path / "m.keras")(x, training=False), reference, atol=1e-6)
+    with pytest.raises(ValueError, match="vocab_size must be at least 3"):
+        LanguageModelLoss(2)
