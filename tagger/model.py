@@ -145,7 +145,8 @@ class LanguageModelLoss(layers.Layer):
     def __init__(self, vocab_size: int, *, weight: float = 0.1, hidden_dim: int = 50, **kwargs):
         super().__init__(**kwargs)
         if vocab_size < 3:
-            raise ValueError(f"language model vocab_size must be at least 3 (pad, unk, one word), got {vocab_size}")
+            raise ValueError(f"language model vocab_size must be at least 3 (pad, unk, one word), got {vocab_size}: "
+                             "set model.lm_vocab to 3 or more, or to 0 for no language-modelling loss")
         self.vocab_size, self.weight, self.hidden_dim = vocab_size, weight, hidden_dim
         self.heads = [(layers.Dense(hidden_dim, activation="tanh", name=f"{side}_lm_hidden"),
                        layers.Dense(vocab_size, dtype="float32", name=f"{side}_lm_words"))
@@ -225,6 +226,8 @@ def build_tagger(
         raise ValueError(f"char_encoder must be one of {CHAR_ENCODERS}, got {char_encoder!r}")
     if num_layers < 1:
         raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+    if lm_vocab < 0:
+        raise ValueError(f"lm_vocab must be 0 (no language-modelling loss) or a word count, got {lm_vocab}")
     words = keras.Input((None,), dtype="int32", name="words")
     chars = keras.Input((None, None), dtype="int32", name="chars")
     if word_embeddings is not None:

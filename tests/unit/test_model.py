@@ -212,5 +212,7 @@ def test_a_tagger_with_a_language_model_adds_its_loss_only_in_training_and_saves
     np.testing.assert_allclose(np.asarray(model(padded, training=False))[:, :4], reference, atol=1e-6)
     model.save(tmp_path / "m.keras")
     np.testing.assert_allclose(load_model(tmp_path / "m.keras")(x, training=False), reference, atol=1e-6)
-    with pytest.raises(ValueError, match="vocab_size must be at least 3"):
+    with pytest.raises(ValueError, match="vocab_size must be at least 3 .*, got 2: set model.lm_vocab"):
         LanguageModelLoss(2)
+    with pytest.raises(ValueError, match="lm_vocab must be 0 .* got -1"):
+        build_tagger(20, 10, 5, lm_vocab=-1, **TINY)
