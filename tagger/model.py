@@ -157,7 +157,7 @@ class LanguageModelLoss(layers.Layer):
             hidden.build(shape)
             words.build((*shape[:-1], self.hidden_dim))
 
-    def call(self, inputs, training=None, mask=None):
+    def call(self, inputs, training=None):
         forward, backward, words = inputs
         if training:
             words = ops.where(words >= self.vocab_size, 1, words)  # 1: <unk>
