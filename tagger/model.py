@@ -8,6 +8,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from tagger.crf import CRF
+from tagger.data.vocab import PAD, UNK
 from tagger.options import CHAR_ENCODERS, HEADS, MULTI_LABEL_HEAD
 
 
@@ -160,7 +161,7 @@ class LanguageModelLoss(layers.Layer):
     def call(self, inputs, training=None):
         forward, backward, words = inputs
         if training:
-            words = ops.where(words >= self.vocab_size, 1, words)  # 1: <unk>
+            words = ops.where(words >= self.vocab_size, UNK, words)
             self.add_loss(self.weight * (self.predict_loss(self.heads[0], forward[:, :-1], words[:, 1:])
                                          + self.predict_loss(self.heads[1], backward[:, 1:], words[:, :-1])))
         return ops.concatenate([forward, backward], axis=-1)
@@ -169,7 +170,7 @@ class LanguageModelLoss(layers.Layer):
     def predict_loss(head, states, targets):
         hidden, words = head
         losses = ops.sparse_categorical_crossentropy(targets, words(hidden(states)), from_logits=True)
-        real = ops.cast(targets > 0, losses.dtype)
+        real = ops.cast(targets != PAD, losses.dtype)
         return ops.sum(losses * real) / ops.maximum(ops.sum(real), 1.0)
 
     def compute_mask(self, inputs, mask=None):
@@ -251,10 +252,11 @@ def build_tagger(
     noise_shape = (None, 1, None) if variational_dropout else None  # one mask for all positions of a sentence
     x = layers.Dropout(dropout_rate, noise_shape=noise_shape, name="input_dropout")(x)
     for i in range(num_layers):
-        last_with_lm = lm_vocab > 0 and i == num_layers - 1
-        x = layers.Bidirectional(layers.LSTM(hidden_dim, return_sequences=True), merge_mode=None if last_with_lm
-                                 else "concat", name=f"bilstm_{i + 1}")(x)
-    if lm_vocab > 0:
+        # the language model reads the last BiLSTM's two directions apart, then concatenates them itself
+        two_outputs = lm_vocab > 0 and i == num_layers - 1
+        x = layers.Bidirectional(layers.LSTM(hidden_dim, return_sequences=True),
+                                 merge_mode=None if two_outputs else "concat", name=f"bilstm_{i + 1}")(x)
+    if two_outputs:
         x = LanguageModelLoss(min(lm_vocab, num_words), weight=lm_weight, name="language_model")([*x, words])
     x = layers.Dropout(dropout_rate, noise_shape=noise_shape, name="output_dropout")(x)
     output = layers.Dense(num_labels, activation={"crf": None}.get(head, head), dtype="float32", name="tags")
